@@ -1,0 +1,193 @@
+"""The ``campaignlab`` command.
+
+Exit codes: 0 a plan was written (OPTIMAL, FEASIBLE or TIME_LIMIT with a plan); 1 no plan
+(INFEASIBLE, or the solver stopped without one; summary.json says why); 2 bad input (one
+line naming the file, row, column or key; nothing written); 3 the verifier rejected a plan
+(a bug: please report it with the summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["main", "bundled_scenario"]
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
+DEFAULT_SCENARIO = "demo"
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    folder = resources.files("scenarios") / "bundled"
+    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".yaml")}
+
+
+def bundled_scenario(name_or_path: str) -> Path:
+    """A scenario path as given, or the bundled scenario of that name."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    bundled = bundled_scenarios()
+    if name_or_path in bundled:
+        return bundled[name_or_path]
+    raise InputError(
+        f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled))})",
+        file=name_or_path,
+    )
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from .problem import load_problem
+    from .report import print_summary, summarise, write_outputs
+    from .result import Status
+    from .solve import solve
+    from .verify import verify_plan
+
+    start = time.perf_counter()
+    problem = load_problem(bundled_scenario(args.scenario))
+    result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
+    verification = verify_plan(problem, result.plan) if result.has_plan else None
+    summary = summarise(problem, result, verification, wall_time=time.perf_counter() - start)
+    if args.seed is not None:
+        summary["seed"] = args.seed
+    plan = result.plan if result.has_plan else pd.DataFrame(
+        columns=["customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost"]
+    )
+    out = Path(args.out)
+    write_outputs(out, plan, summary)
+    if not args.quiet:
+        print_summary(summary, out)
+    if verification is not None and not verification.ok:
+        return EXIT_UNVERIFIED
+    return EXIT_OK if result.has_plan and result.status is not Status.ERROR else EXIT_NO_PLAN
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .problem import load_problem
+    from .tables import read_table
+    from .verify import verify_plan
+
+    problem = load_problem(bundled_scenario(args.scenario))
+    plan = read_table(args.plan)
+    missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
+    if missing:
+        raise InputError("a plan needs customer_id, offer_id and channel_id columns", file=args.plan, column=missing[0])
+    verification = verify_plan(problem, plan)
+    for violation in verification.violations:
+        print(violation)
+    print(
+        f"{'ok' if verification.ok else 'VIOLATED'}: {len(plan):,} rows, net value {verification.objective:,.2f}, "
+        f"spend {verification.spend:,.2f}, expected return {verification.expected_return:,.2f}"
+    )
+    return EXIT_OK if verification.ok else EXIT_NO_PLAN
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .atomic import write_atomically
+    from .demo import CHANNELS, OFFERS, generate_base
+
+    options, customers = generate_base(args.customers, seed=args.seed)
+    out = Path(args.out)
+    template = yaml.safe_load((bundled_scenario(DEFAULT_SCENARIO)).read_text(encoding="utf-8"))
+    synthetic = template.pop("synthetic")
+    template |= {
+        "name": f"generated-{args.customers}-seed{args.seed}",
+        "options": f"options.{args.format}",
+        "customers": f"customers.{args.format}",
+    }
+    # limits scale with the base so that the generated scenario binds like the bundled one
+    scale = args.customers / synthetic["customers"]
+    template["budget"] = round(template["budget"] * scale, 2)
+    for channel in template["channels"].values():
+        if channel and channel.get("capacity") is not None:
+            channel["capacity"] = int(round(channel["capacity"] * scale))
+    assert set(template["channels"]) == set(CHANNELS) and set(template["offers"]) == set(OFFERS)
+
+    def table_writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
+        if args.format == "csv":
+            return lambda tmp: table.to_csv(tmp, index=False)
+        return lambda tmp: table.to_parquet(tmp, index=False)
+
+    write_atomically(
+        [
+            (out / f"options.{args.format}", table_writer(options)),
+            (out / f"customers.{args.format}", table_writer(customers)),
+            (out / "scenario.yaml", lambda tmp: tmp.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")),
+        ]
+    )
+    print(f"wrote {len(customers):,} customers and {len(options):,} options to {out}; run: campaignlab optimize {out / 'scenario.yaml'}")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    import yaml
+
+    for name, path in sorted(bundled_scenarios().items()):
+        description = yaml.safe_load(path.read_text(encoding="utf-8")).get("description", "")
+        print(f"{name:24s} {description.strip().splitlines()[0] if description else ''}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="campaignlab", description="Marketing resource allocation for retention teams.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("optimize", help="solve a scenario exactly and write plan.csv and summary.json")
+    p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario YAML or bundled name (default: {DEFAULT_SCENARIO})")
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--solver", choices=["highs", "cbc"], help="MIP backend (default: the scenario's, else highs)")
+    p.add_argument("--time-limit", type=float, help="seconds; the best plan found so far is returned with its gap")
+    p.add_argument("--gap", type=float, help="relative optimality gap to prove (default 1e-6)")
+    p.add_argument("--seed", type=int, help="solver random seed (default: the scenario's seed)")
+    p.add_argument("--quiet", action="store_true", help="print nothing; read summary.json")
+    p.set_defaults(func=_optimize)
+
+    p = sub.add_parser("verify", help="check any plan (e.g. a hand-built one) against a scenario's limits")
+    p.add_argument("scenario")
+    p.add_argument("plan", help="CSV/Parquet with customer_id, offer_id, channel_id")
+    p.set_defaults(func=_verify)
+
+    p = sub.add_parser("generate", help="write a seeded synthetic operator base and its scenario")
+    p.add_argument("--customers", type=int, default=20_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("scenarios", help="list the bundled scenarios")
+    p.set_defaults(func=_list)
+
+    from simulation.cli import add_arguments as add_simulation_arguments
+    from simulation.cli import run as run_simulation
+
+    p = sub.add_parser("simulate", help="simulate the customer lifecycle under retention strategies")
+    add_simulation_arguments(p)
+    p.set_defaults(func=run_simulation)
+
+    from .scoring.cli import register as register_scoring
+
+    register_scoring(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"campaignlab: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

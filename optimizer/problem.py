@@ -1,0 +1,371 @@
+"""The problem: a scenario joined with its tables, reduced to arrays and labelled limits.
+
+``Problem`` is the single input of every solver and of the verifier. It holds the
+validated tables (so that a plan can be checked against the inputs themselves) and the
+numbers derived from them once: per-option spend, expected return and net value, and the
+*coupling limits*, the few constraints that tie many customers together (budget, ROI,
+channel capacity, offer limits, rules). Everything per customer (contact counts, one option
+per offer, exclusions, per-channel caps) is left to the model, which knows its structure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .scenario import Rule, Scenario, load_scenario
+from .tables import check_customers, check_options, read_id_list, read_table
+
+__all__ = ["CouplingLimit", "Problem", "load_problem", "DERIVED_COLUMNS"]
+
+#: Measures a rule may sum besides the option table's own numeric columns.
+DERIVED_COLUMNS = ("spend", "expected_return", "net_value")
+
+
+@dataclass(frozen=True)
+class CouplingLimit:
+    """One linear limit over all options: ``sum(coef[k] * x[index[k]]) <sense> rhs``.
+
+    ``index`` is None when the limit covers every option (then ``coef`` has one entry per
+    option). ``unit`` names what one unit of ``rhs`` is, so that the shadow price reads as
+    "one more <unit> is worth X yuan".
+    """
+
+    name: str
+    kind: str
+    sense: str  # "<=" or ">="
+    rhs: float
+    coef: np.ndarray
+    index: np.ndarray | None
+    unit: str
+    description: str
+
+    def usage(self, x: np.ndarray) -> float:
+        """Left-hand side for a 0/1 (or fractional) choice vector ``x`` over all options."""
+        chosen = x if self.index is None else x[self.index]
+        return float(np.dot(self.coef, chosen))
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A validated scenario with its options and customers, as arrays.
+
+    Build one with :meth:`from_tables` (in Python) or :func:`load_problem` (from a
+    scenario file). Options are in table order; ``options`` has one row per option that
+    survived the do-not-contact list.
+    """
+
+    scenario: Scenario
+    options: pd.DataFrame
+    customers: pd.DataFrame
+    customer: np.ndarray  # option -> row of `customers`
+    offer: np.ndarray  # option -> position in offer_ids
+    channel: np.ndarray  # option -> position in channel_ids
+    offer_ids: tuple[str, ...]
+    channel_ids: tuple[str, ...]
+    spend: np.ndarray  # contact_cost + p_accept * offer_cost
+    expected_return: np.ndarray  # p_accept * value
+    net_value: np.ndarray  # expected_return - spend: the objective coefficient
+    limits: tuple[CouplingLimit, ...]
+    do_not_contact: frozenset[str]
+    removed_by_do_not_contact: int
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_options(self) -> int:
+        return len(self.options)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customers)
+
+    @classmethod
+    def from_tables(
+        cls,
+        scenario: Scenario,
+        options: pd.DataFrame,
+        customers: pd.DataFrame | None = None,
+        *,
+        do_not_contact: list[str] | None = None,
+        options_file: str = "options",
+        customers_file: str = "customers",
+        sources: dict[str, str] | None = None,
+    ) -> "Problem":
+        """Validate the tables against the scenario and derive every array the solvers use."""
+        is_csv = options_file.lower().endswith(".csv")
+        table = check_options(options, options_file, scenario, is_csv)
+        if do_not_contact is None:
+            do_not_contact = scenario.do_not_contact if isinstance(scenario.do_not_contact, list) else []
+        dnc = frozenset(str(c) for c in do_not_contact)
+        blocked = table["customer_id"].isin(list(dnc)).to_numpy() if dnc else np.zeros(len(table), bool)
+        table = table.loc[~blocked].reset_index(drop=True)
+
+        if customers is None:
+            ids = pd.unique(table["customer_id"]) if len(table) else np.array([], dtype=object)
+            cust = pd.DataFrame({"customer_id": pd.Series(ids, dtype=str)})
+            cust["max_contacts"] = scenario.contact_policy.max_contacts
+            cust["min_contacts"] = scenario.contact_policy.min_contacts
+        else:
+            cust = check_customers(customers, customers_file, scenario, customers_file.lower().endswith(".csv"))
+            clash = sorted(set(cust.columns) & (set(table.columns) - {"customer_id"}))
+            if clash:
+                raise InputError(
+                    "a customer attribute has the name of an option column; rename one of them",
+                    file=customers_file,
+                    column=clash[0],
+                )
+            unknown = ~table["customer_id"].isin(cust["customer_id"]).to_numpy()
+            if unknown.any():
+                row = int(np.flatnonzero(unknown)[0]) + 1
+                raise InputError(
+                    f"customer {table['customer_id'].iloc[row - 1]!r} is not in the customers table {customers_file}",
+                    file=options_file,
+                    row=row,
+                    column="customer_id",
+                )
+        position = pd.Index(cust["customer_id"])
+        customer = position.get_indexer(table["customer_id"]).astype(np.int64)
+        offer_ids = tuple(scenario.offers)
+        channel_ids = tuple(scenario.channels)
+        offer = pd.Index(offer_ids).get_indexer(table["offer_id"]).astype(np.int64)
+        channel = pd.Index(channel_ids).get_indexer(table["channel_id"]).astype(np.int64)
+
+        p = table["p_accept"].to_numpy()
+        spend = table["contact_cost"].to_numpy() + p * table["offer_cost"].to_numpy()
+        ret = p * table["value"].to_numpy()
+        arrays = dict(spend=spend, expected_return=ret, net_value=ret - spend)
+        limits = _coupling_limits(scenario, table, cust, customer, offer, channel, offer_ids, channel_ids, arrays)
+        return cls(
+            scenario=scenario,
+            options=table,
+            customers=cust,
+            customer=customer,
+            offer=offer,
+            channel=channel,
+            offer_ids=offer_ids,
+            channel_ids=channel_ids,
+            spend=spend,
+            expected_return=ret,
+            net_value=ret - spend,
+            limits=tuple(limits),
+            do_not_contact=dnc,
+            removed_by_do_not_contact=int(blocked.sum()),
+            sources=dict(sources or {}),
+        )
+
+    def plan_table(self, chosen: np.ndarray) -> pd.DataFrame:
+        """The plan as the documented table: one row per chosen option, in input order."""
+        rows = np.flatnonzero(chosen)
+        o = self.options.iloc[rows]
+        return pd.DataFrame(
+            {
+                "customer_id": o["customer_id"].to_numpy(),
+                "offer_id": o["offer_id"].to_numpy(),
+                "channel_id": o["channel_id"].to_numpy(),
+                "p_accept": o["p_accept"].to_numpy(),
+                "expected_value": self.expected_return[rows],
+                "expected_cost": self.spend[rows],
+            }
+        )
+
+
+def option_column(
+    name: str, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
+) -> np.ndarray:
+    """One value per option for a column of the options table, a derived measure or a customer attribute."""
+    if name in arrays:
+        return arrays[name]
+    if name in table.columns:
+        return table[name].to_numpy()
+    if name in customers.columns:
+        return customers[name].to_numpy()[customer]
+    raise KeyError(name)
+
+
+def _matches(values: np.ndarray, condition: Any) -> np.ndarray:
+    def same(v: Any) -> np.ndarray:
+        if values.dtype.kind in "fiub":
+            return values == float(v)
+        return values.astype(str) == str(v)
+
+    if isinstance(condition, list):
+        return np.logical_or.reduce([same(v) for v in condition]) if condition else np.zeros(len(values), bool)
+    if not isinstance(condition, dict):
+        return same(condition)
+    mask = np.ones(len(values), bool)
+    for op, operand in condition.items():
+        if op in ("in", "not_in"):
+            hit = _matches(values, list(operand) if isinstance(operand, list) else [operand])
+            mask &= hit if op == "in" else ~hit
+        elif op in ("==", "!="):
+            mask &= same(operand) if op == "==" else ~same(operand)
+        else:
+            if values.dtype.kind not in "fiub":
+                raise TypeError(f"{op!r} needs a numeric column")
+            number = float(operand)
+            mask &= {">": values > number, ">=": values >= number, "<": values < number, "<=": values <= number}[op]
+    return mask
+
+
+def rule_mask(
+    rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Options that match a rule's ``where`` filter (all conditions must hold)."""
+    mask = np.ones(len(table), bool)
+    for column, condition in rule.where.items():
+        try:
+            values = option_column(column, table, customers, customer, arrays)
+        except KeyError:
+            known = sorted(set(table.columns) | set(customers.columns) | set(DERIVED_COLUMNS))
+            raise InputError(f"filters on unknown column {column!r}; known: {', '.join(known)}", key=f"rules.{rule.name}.where") from None
+        try:
+            mask &= _matches(values, condition)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"where.{column}: {exc}", key=f"rules.{rule.name}") from None
+    return mask
+
+
+def _coupling_limits(
+    scenario: Scenario,
+    table: pd.DataFrame,
+    customers: pd.DataFrame,
+    customer: np.ndarray,
+    offer: np.ndarray,
+    channel: np.ndarray,
+    offer_ids: tuple[str, ...],
+    channel_ids: tuple[str, ...],
+    arrays: dict[str, np.ndarray],
+) -> list[CouplingLimit]:
+    spend, ret = arrays["spend"], arrays["expected_return"]
+    limits: list[CouplingLimit] = []
+    if scenario.budget is not None:
+        limits.append(
+            CouplingLimit("budget", "budget", "<=", scenario.budget, spend, None, "yuan", "expected spend <= budget")
+        )
+    if scenario.min_roi is not None:
+        r = scenario.min_roi
+        limits.append(
+            CouplingLimit(
+                "min_roi", "roi", ">=", 0.0, ret - (1 + r) * spend, None, "yuan of surplus",
+                f"expected return >= {1 + r:g} x expected spend",
+            )
+        )
+    for k, channel_id in enumerate(channel_ids):
+        spec = scenario.channels[channel_id]
+        if spec.capacity is not None:
+            idx = np.flatnonzero(channel == k)
+            limits.append(
+                CouplingLimit(
+                    f"channel:{channel_id}", "channel_capacity", "<=", float(spec.capacity),
+                    np.ones(idx.size), idx, "contact", f"contacts through {channel_id} <= {spec.capacity}",
+                )
+            )
+    for k, offer_id in enumerate(offer_ids):
+        spec = scenario.offers[offer_id]
+        idx = np.flatnonzero(offer == k)
+        ones = np.ones(idx.size)
+        if spec.max_targets is not None:
+            limits.append(CouplingLimit(f"offer:{offer_id}:max_targets", "offer_max_targets", "<=", float(spec.max_targets), ones, idx, "target", f"customers given {offer_id} <= {spec.max_targets}"))
+        if spec.min_targets is not None:
+            limits.append(CouplingLimit(f"offer:{offer_id}:min_targets", "offer_min_targets", ">=", float(spec.min_targets), ones, idx, "target", f"customers given {offer_id} >= {spec.min_targets}"))
+        if spec.budget is not None:
+            limits.append(CouplingLimit(f"offer:{offer_id}:budget", "offer_budget", "<=", spec.budget, spend[idx], idx, "yuan", f"expected spend on {offer_id} <= {spec.budget:g}"))
+        if spec.min_roi is not None:
+            r = spec.min_roi
+            limits.append(CouplingLimit(f"offer:{offer_id}:min_roi", "offer_roi", ">=", 0.0, ret[idx] - (1 + r) * spend[idx], idx, "yuan of surplus", f"return of {offer_id} >= {1 + r:g} x its spend"))
+    for rule in scenario.rules:
+        mask = rule_mask(rule, table, customers, customer, arrays)
+        if rule.sum is None:
+            measure, unit = np.ones(len(table)), "contact"
+        else:
+            try:
+                measure = option_column(rule.sum, table, customers, customer, arrays).astype(np.float64)
+            except (KeyError, ValueError):
+                numeric = sorted([c for c in table.columns if c not in ("customer_id", "offer_id", "channel_id")] + list(DERIVED_COLUMNS))
+                raise InputError(f"sums {rule.sum!r}, which is not a numeric option column; use one of {', '.join(numeric)}", key=f"rules.{rule.name}.sum") from None
+            unit = f"unit of {rule.sum}"
+        what = f"{'count' if rule.sum is None else 'sum of ' + rule.sum} over {_describe_where(rule)}"
+        idx = np.flatnonzero(mask)
+        for bound, sense, tag in ((rule.max, "<=", "max"), (rule.min, ">=", "min")):
+            if bound is not None:
+                name = rule.name if (rule.max is None) != (rule.min is None) else f"{rule.name}:{tag}"
+                limits.append(CouplingLimit(name, "rule", sense, float(bound), measure[idx], idx, unit, f"{what} {sense} {bound:g}"))
+        for share, sense, tag in ((rule.max_share, "<=", "max_share"), (rule.min_share, ">=", "min_share")):
+            if share is not None:
+                # sum_{match} m x <= s * sum_{all} m x, written over all options as m * (match - s)
+                limits.append(CouplingLimit(f"{rule.name}:{tag}", "rule_share", sense, 0.0, measure * (mask - share), None, unit, f"{what} {sense} {share:g} of the total"))
+    return limits
+
+
+def _describe_where(rule: Rule) -> str:
+    if not rule.where:
+        return "all options"
+    return " and ".join(f"{c} {v}" if isinstance(v, dict) else f"{c} = {v}" for c, v in rule.where.items())
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_table(table: pd.DataFrame) -> str:
+    """A content hash of a generated table (column names, then row hashes)."""
+    digest = hashlib.sha256(",".join(map(str, table.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_problem(scenario_path: str | Path) -> Problem:
+    """Read a scenario file and the tables it names; record the sha256 of every input."""
+    from .demo import generate_base  # the generator is only needed for synthetic scenarios
+
+    scenario, base = load_scenario(scenario_path)
+    sources = {"scenario": sha256_file(Path(scenario_path))}
+    if scenario.synthetic is not None:
+        options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
+        options_file, customers_file = "synthetic options", "synthetic customers"
+        sources["options (synthetic)"] = sha256_table(options)
+        sources["customers (synthetic)"] = sha256_table(customers)
+    elif scenario.options is None:
+        raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_path), key="options")
+    else:
+        options_path = base / scenario.options
+        options = read_table(options_path)
+        options_file = str(options_path)
+        sources["options"] = sha256_file(options_path)
+        customers, customers_file = None, "customers"
+        if scenario.customers is not None:
+            customers_path = base / scenario.customers
+            customers = read_table(customers_path)
+            customers_file = str(customers_path)
+            sources["customers"] = sha256_file(customers_path)
+    dnc = None
+    if isinstance(scenario.do_not_contact, str):
+        dnc_path = base / scenario.do_not_contact
+        dnc = read_id_list(dnc_path)
+        sources["do_not_contact"] = sha256_file(dnc_path)
+    try:
+        return Problem.from_tables(
+            scenario,
+            options,
+            customers,
+            do_not_contact=dnc,
+            options_file=options_file,
+            customers_file=customers_file,
+            sources=sources,
+        )
+    except InputError as exc:
+        if exc.file is not None:
+            raise
+        # errors in rules are about the scenario file, which only this function knows
+        raise InputError(exc.rule, file=str(scenario_path), key=exc.key) from None
+

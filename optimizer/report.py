@@ -1,0 +1,183 @@
+"""What a budget owner reads: ``summary.json``, ``plan.csv`` and a one-screen summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_atomically
+from .problem import Problem
+from .result import SolveResult, Status
+from .verify import Verification
+
+__all__ = ["summarise", "write_outputs", "print_summary", "ATTRIBUTES"]
+
+#: Customer attributes the summary counts contacts by, when the customers table has them.
+ATTRIBUTES = ("segment", "stage", "value_tier")
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def summarise(problem: Problem, result: SolveResult, verification: Verification | None, *, wall_time: float) -> dict[str, Any]:
+    """The summary as plain data (it becomes summary.json)."""
+    from . import __version__
+
+    s = problem.scenario
+    summary: dict[str, Any] = {
+        "scenario": s.name,
+        "status": result.status.value,
+        "objective": result.objective_value,
+        "bound": result.bound,
+        "gap": result.gap,
+        "lp_bound": result.lp_bound,
+    }
+    notes = []
+    if result.has_plan:
+        plan = result.plan
+        spend = float(plan["expected_cost"].sum())
+        ret = float(plan["expected_value"].sum())
+        merged = plan.merge(problem.customers, on="customer_id", how="left")
+        summary |= {
+            "spend": spend,
+            "expected_return": ret,
+            "roi": (ret - spend) / spend if spend > 0 else None,
+            "contacts": int(len(plan)),
+            "customers_contacted": int(plan["customer_id"].nunique()),
+            "expected_acceptances": float(plan["p_accept"].sum()),
+            "counts": {
+                "offer": {k: int(v) for k, v in plan["offer_id"].value_counts().sort_index().items()},
+                "channel": {k: int(v) for k, v in plan["channel_id"].value_counts().sort_index().items()},
+                **{
+                    a: {str(k): int(v) for k, v in merged[a].value_counts().sort_index().items()}
+                    for a in ATTRIBUTES
+                    if a in merged.columns
+                },
+            },
+        }
+        if len(plan) == 0 and s.ratio_limits_only:
+            notes.append(
+                "the plan is empty: no option has positive net value under these limits; ROI and share "
+                "limits are ratios, which an empty plan always meets"
+            )
+    summary["limits"] = [
+        {
+            "name": lim.name,
+            "kind": lim.kind,
+            "sense": lim.sense,
+            "limit": lim.limit,
+            "usage": lim.usage,
+            "binding": lim.binding,
+            "shadow_price": _finite(lim.shadow_price),
+            "unit": lim.unit,
+            "meaning": lim.sentence() if math.isfinite(lim.shadow_price) else "no LP dual available",
+            "description": lim.description,
+        }
+        for lim in result.limits
+    ]
+    if s.ratio_limits_only and (s.min_roi is not None or any(o.min_roi is not None for o in s.offers.values())):
+        notes.append("only ratio limits (ROI, shares) constrain this plan from below; the empty plan also meets them")
+    if problem.removed_by_do_not_contact:
+        summary["removed"] = {"do_not_contact_options": problem.removed_by_do_not_contact}
+    if result.diagnosis is not None:
+        summary["diagnosis"] = {
+            "method": result.diagnosis.method,
+            "violated": [{"limit": n, "amount": a, "why": w} for n, a, w in result.diagnosis.violated],
+            "conflicts_with": list(result.diagnosis.binding),
+            "summary": result.diagnosis.summary(),
+        }
+    summary |= {
+        "message": result.message,
+        "notes": notes,
+        "verified": None if verification is None else verification.ok,
+        "violations": [] if verification is None else list(verification.violations),
+        "runtime_seconds": {"mip": result.runtime, "lp": result.lp_runtime, "total": wall_time},
+        "solver": {
+            "name": result.solver,
+            "version": result.solver_version,
+            "mip_gap": s.solver.mip_gap,
+            "time_limit": s.solver.time_limit,
+            "threads": s.solver.threads,
+        },
+        "size": {"customers": problem.n_customers, "options": problem.n_options, "coupling_limits": len(problem.limits)},
+        "inputs_sha256": problem.sources,
+        "seed": s.seed,
+        "campaignlab_version": __version__,
+        "python": platform.python_version(),
+    }
+    return summary
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_outputs(out: Path, plan: pd.DataFrame, summary: dict[str, Any]) -> None:
+    """Write ``out/plan.csv`` and ``out/summary.json`` together, atomically."""
+    text = json.dumps(summary, indent=2, default=_json_default, allow_nan=False)
+    write_atomically(
+        [
+            (out / "plan.csv", lambda tmp: plan.to_csv(tmp, index=False, float_format="%.10g")),
+            (out / "summary.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8")),
+        ]
+    )
+
+
+def print_summary(summary: dict[str, Any], out: Path | None) -> None:
+    """One screen: the headline, each limit with what it costs, where the files went."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    status = summary["status"]
+    colour = "green" if status == Status.OPTIMAL.value else "yellow" if summary.get("spend") is not None else "red"
+    console.print(f"[bold]{summary['scenario']}[/bold]: [{colour}]{status}[/{colour}]  ({summary['solver']['version']}, "
+                  f"{summary['runtime_seconds']['total']:.1f} s, {summary['size']['customers']:,} customers, "
+                  f"{summary['size']['options']:,} options)")
+    if summary.get("spend") is not None:
+        gap = summary["gap"]
+        roi = summary["roi"]
+        console.print(
+            f"expected net value [bold]{summary['objective']:,.2f}[/bold] yuan"
+            f" (bound {summary['bound']:,.2f}, gap {gap:.2e})" if gap is not None else
+            f"expected net value [bold]{summary['objective']:,.2f}[/bold] yuan (no bound)"
+        )
+        console.print(
+            f"spend {summary['spend']:,.2f} yuan, expected return {summary['expected_return']:,.2f} yuan, "
+            f"ROI {roi:.1%}" if roi is not None else "nothing spent",
+        )
+        console.print(
+            f"{summary['contacts']:,} contacts to {summary['customers_contacted']:,} customers, "
+            f"{summary['expected_acceptances']:,.1f} expected acceptances"
+        )
+    if summary["limits"]:
+        table = Table("limit", "usage", "bound", "shadow price", box=None, header_style="bold")
+        for lim in summary["limits"]:
+            price = lim["shadow_price"]
+            table.add_row(
+                lim["name"] + (" *" if lim["binding"] else ""),
+                f"{lim['usage']:,.2f}",
+                f"{lim['sense']} {lim['limit']:,.2f}",
+                "-" if price is None else f"{price:,.4g} yuan / {lim['unit']}",
+            )
+        console.print(table)
+        console.print("* binding; shadow price: expected net value gained by loosening the limit by one unit (LP dual)")
+    for note in summary["notes"]:
+        console.print(f"note: {note}")
+    if "diagnosis" in summary:
+        console.print(f"[red]{summary['diagnosis']['summary']}[/red]")
+    if summary["verified"] is False:
+        console.print(f"[red]verification failed: {'; '.join(summary['violations'])}[/red]")
+    elif summary["verified"]:
+        console.print("every limit rechecked from the inputs by the independent verifier: ok")
+    if out is not None:
+        console.print(f"wrote {out / 'plan.csv'} and {out / 'summary.json'}")

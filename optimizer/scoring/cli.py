@@ -1,0 +1,200 @@
+"""``campaignlab prepare`` and ``campaignlab uplift``: the scoring steps from the command line.
+
+Both read a YAML config (paths relative to it), compute everything in memory, and only then
+write the outputs, each to a temporary file in the output folder renamed into place with
+``os.replace``; a bad input stops the command before anything is written, with a one-line
+message naming the file, column or key, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .config import load_yaml
+from .errors import ScoringError
+
+__all__ = ["main", "register"]
+
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``prepare`` and ``uplift`` subcommands; each sets ``func`` returning an exit code."""
+    p = subparsers.add_parser(
+        "prepare",
+        help="mapped customer table -> customers, scored options, scenario",
+        description="Turn a customer table and its column mapping into the optimizer's "
+        "customers and options tables and a scenario YAML.",
+    )
+    p.add_argument("config", help="YAML config with a 'customers' mapping (see examples/telco_prepare.yaml)")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.set_defaults(func=_cmd_prepare)
+    u = subparsers.add_parser(
+        "uplift",
+        help="fit uplift on campaign history, target with the optimizer, evaluate off-policy",
+        description="T-learner uplift fit on a training split, optimizer targeting under a "
+        "budget on the held-out split, IPS policy evaluation with CIs.",
+    )
+    u.add_argument("config", help="YAML config (see examples/hillstrom_uplift.yaml)")
+    u.add_argument("--out", required=True, help="output folder (created if missing)")
+    u.add_argument("--max-rows", type=int, default=None, help="subsample the history (stratified) for a quick run")
+    u.set_defaults(func=_cmd_uplift)
+
+
+def _write_atomic(folder: Path, name: str, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_all(out: Path, files: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, obj in files.items():
+        if isinstance(obj, pd.DataFrame):
+            _write_atomic(out, name, lambda p, o=obj: o.to_csv(p, index=False))
+        elif name.endswith(".yaml"):
+            _write_atomic(
+                out, name, lambda p, o=obj: p.write_text(yaml.safe_dump(o, sort_keys=False), encoding="utf-8")
+            )
+        else:
+            _write_atomic(out, name, lambda p, o=obj: p.write_text(json.dumps(o, indent=2) + "\n", encoding="utf-8"))
+
+
+def _core_input_errors() -> tuple[type[BaseException], ...]:
+    """The optimizer core's user-error types (its tables rejected), when the core is present."""
+    try:
+        from ..errors import InputError
+        from ..result import NoPlanError
+    except ImportError:
+        return ()
+    return (InputError, NoPlanError)
+
+
+def _fail(cmd: str, exc: BaseException) -> int:
+    print(f"campaignlab {cmd}: error: {exc}".replace("\n", " "), file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from .prepare import load_prepare_config, prepare
+
+    try:
+        path = Path(args.config)
+        cfg = load_prepare_config(load_yaml(path), base=path.parent, source=str(path))
+        res = prepare(cfg)
+    except ScoringError as exc:
+        return _fail("prepare", exc)
+    fits = pd.DataFrame(
+        [
+            {
+                "group": g,
+                "alpha": f.alpha,
+                "beta": f.beta,
+                "mean_churn": f.mean_churn,
+                "at_bound": f.at_bound,
+                "log_likelihood": f.log_likelihood,
+                "n": f.n_customers,
+            }
+            for g, f in res.fits.items()
+        ]
+    )
+    files: dict[str, Any] = {
+        "customers.csv": res.customers,
+        "options.csv": res.options,
+        "retention_fits.csv": fits,
+        "value_matrix.csv": res.value_matrix.reset_index(),
+    }
+    if res.segment_profile is not None:
+        files["segments.csv"] = res.segment_profile.reset_index()
+    files["summary.json"] = {
+        "customers": len(res.customers),
+        "options": len(res.options),
+        "value_tiers": res.customers["value_tier"].value_counts().to_dict(),
+        "value_policy": res.customers["value_policy"].value_counts().to_dict(),
+        "stages": res.customers["stage"].value_counts().to_dict(),
+    }
+    files["scenario.yaml"] = res.scenario  # last: its presence means the tables are complete
+    try:
+        _write_all(Path(args.out), files)
+    except OSError as exc:
+        return _fail("prepare", exc)
+    print(
+        f"prepared {len(res.customers)} customers and {len(res.options)} options in {args.out}; "
+        f"run: campaignlab optimize {Path(args.out) / 'scenario.yaml'}"
+    )
+    return EXIT_OK
+
+
+def _cmd_uplift(args: argparse.Namespace) -> int:
+    from .campaign import load_uplift_config, run_campaign
+
+    try:
+        path = Path(args.config)
+        cfg = load_uplift_config(load_yaml(path), base=path.parent, source=str(path))
+        if args.max_rows is not None:
+            if args.max_rows < 30:
+                raise ScoringError(f"--max-rows(={args.max_rows}) must be >= 30")
+            cfg = cfg.model_copy(update={"max_rows": args.max_rows})
+        res = run_campaign(cfg)
+    except (ScoringError, *_core_input_errors()) as exc:
+        return _fail("uplift", exc)
+    summary = {
+        "value_per_response": res.model.value_per_response,
+        "n_train": res.model.n_train,
+        "held_out": len(res.customers),
+        "optimizer": res.optimizer_info,
+    }
+    files: dict[str, Any] = {
+        "options.csv": res.options,
+        "customers.csv": res.customers,
+        "policy_evaluation.csv": res.evaluation,
+        "summary.json": summary,
+        "scenario.yaml": res.scenario,
+    }
+    try:
+        _write_all(Path(args.out), files)
+    except OSError as exc:
+        return _fail("uplift", exc)
+    cols = [
+        c
+        for c in (
+            "policy",
+            "contacts",
+            "spend",
+            "spend_ci_low",
+            "spend_ci_high",
+            "spend_lift",
+            "spend_lift_ci_low",
+            "spend_lift_ci_high",
+        )
+        if c in res.evaluation.columns
+    ]
+    print(res.evaluation[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m optimizer.scoring.cli``) until the console script wires it."""
+    parser = argparse.ArgumentParser(prog="campaignlab")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

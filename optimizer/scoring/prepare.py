@@ -1,0 +1,267 @@
+"""From a mapped customer table to the optimizer's inputs (customers, options, scenario).
+
+Pipeline, each step in its own module:
+
+1. :mod:`.mapping` loads the table through the column mapping;
+2. :mod:`.lifecycle` assigns the lifecycle stage;
+3. :mod:`.retention` fits an sBG churn model per group (e.g. per contract) to the snapshot
+   (tenure as duration, churn flag as event), giving each active customer a churn probability over the horizon and a
+   residual value (expected discounted margin while they stay);
+4. :mod:`.value` builds the value index, matrix, tiers and keep/develop/retrench policy;
+5. :mod:`.segments` clusters behaviour; :mod:`.tags` evaluates named tag rules;
+6. options: one row per customer x eligible offer x allowed channel.
+
+Option columns, in the optimizer's encoding (it maximises x * (p * value - contact_cost -
+p * offer_cost)):
+
+* ``p_accept`` = channel response x offer response multiplier (assumptions from the config:
+  the snapshot has no campaign history, so response cannot be estimated from it);
+* ``value`` = offer churn_reduction x P(churn within horizon) x residual value: the margin an
+  accepted retention offer is expected to save;
+* ``contact_cost`` from the channel, ``offer_cost`` from the offer.
+
+The keep/develop/retrench policy reaches the scenario as data: ``policy_channels`` restricts
+which channels each policy class may be contacted through, and the customers table carries
+``value_policy``, ``value_tier``, ``stage`` and ``segment`` columns that scenario rules can
+filter on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import lifecycle, retention, segments, tags, value
+from .config import parse_model
+from .errors import MappingError, ScoringError
+from .mapping import CustomerMapping, load_customers, load_mapping
+
+__all__ = ["PrepareConfig", "Prepared", "load_prepare_config", "prepare"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LifecycleCfg(_Strict):
+    tenure: str = "tenure_months"
+    acquisition_max_months: float = 2
+    growth_max_months: float = 6
+    decline: str | None = None
+    exit: str | None = None
+
+
+class RetentionCfg(_Strict):
+    tenure: str = "tenure_months"
+    churned: str = "churned"
+    by: str | None = None
+    likelihood: Literal["cohort", "window"] = "cohort"
+    arpu: str = "arpu"
+    margin: float = Field(0.3, gt=0, le=1)
+    discount_rate: float = Field(0.01, gt=0, description="per month")
+    horizon_months: int = Field(12, ge=1)
+
+
+class ValueCfg(_Strict):
+    current: dict[str, float]
+    potential: dict[str, float]
+    cuts: tuple[float, float] = (1 / 3, 2 / 3)
+    loyal_min_months: float = 24
+    newborn_max_months: float = 6
+    policy: dict[str, str] = Field(default_factory=dict)
+
+
+class SegmentsCfg(_Strict):
+    features: list[str]
+    k: int = Field(4, ge=1)
+    seed: int = 0
+
+
+class ChannelCfg(_Strict):
+    contact_cost: float = Field(ge=0)
+    response: float = Field(ge=0, le=1)
+
+
+class OfferCfg(_Strict):
+    offer_cost: float = Field(0.0, ge=0)
+    churn_reduction: float = Field(ge=0, le=1)
+    response_multiplier: float = Field(1.0, ge=0)
+    eligible: str | None = None
+
+
+class ScenarioCfg(_Strict):
+    budget: float | None = Field(None, ge=0)
+    max_contacts: int = Field(1, ge=0)
+    stage_max_contacts: dict[str, int] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PrepareConfig(_Strict):
+    name: str
+    description: str = ""
+    customers: CustomerMapping
+    lifecycle: LifecycleCfg = LifecycleCfg()
+    retention: RetentionCfg = RetentionCfg()
+    value: ValueCfg
+    segments: SegmentsCfg | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    channels: dict[str, ChannelCfg]
+    offers: dict[str, OfferCfg]
+    policy_channels: dict[str, list[str]] = Field(default_factory=dict)
+    scenario: ScenarioCfg = ScenarioCfg()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    customers: pd.DataFrame  # customer_id, max_contacts, attributes
+    options: pd.DataFrame  # the optimizer's options table
+    scenario: dict[str, Any]  # scenario YAML content (tables referenced by file name)
+    fits: dict[str, retention.SBGFit]
+    value_matrix: pd.DataFrame
+    segment_profile: pd.DataFrame | None
+
+
+def load_prepare_config(data: dict[str, Any], *, base: Path, source: str) -> PrepareConfig:
+    mapping = load_mapping(data, base=base, source=source)
+    cfg = parse_model(PrepareConfig, {**data, "customers": mapping.model_dump()}, source=source)
+    for policy, chans in cfg.policy_channels.items():
+        if policy not in ("keep", "develop", "retrench"):
+            raise MappingError(f"{source}: key 'policy_channels.{policy}': not keep, develop or retrench")
+        for ch in chans:
+            if ch not in cfg.channels:
+                raise MappingError(f"{source}: key 'policy_channels.{policy}': unknown channel '{ch}'")
+    for stage in cfg.scenario.stage_max_contacts:
+        if stage not in lifecycle.STAGES:
+            raise MappingError(
+                f"{source}: key 'scenario.stage_max_contacts.{stage}': unknown stage "
+                f"(stages: {', '.join(lifecycle.STAGES)})"
+            )
+    for rule in [*cfg.tags.values(), *(c.eligible for c in cfg.offers.values() if c.eligible)]:
+        tags.parse_rule(rule)  # syntax errors surface before any data is read
+    return cfg
+
+
+def _retention(cust: pd.DataFrame, cfg: RetentionCfg) -> tuple[pd.DataFrame, dict[str, retention.SBGFit]]:
+    for col in (cfg.tenure, cfg.churned, cfg.arpu) + ((cfg.by,) if cfg.by else ()):
+        if col not in cust.columns:
+            raise MappingError(f"retention: column '{col}' not in mapped customers")
+    groups = cust[cfg.by].astype(str) if cfg.by else pd.Series("all", index=cust.index)
+    # "cohort": tenure is the duration and the churn flag the event, the usual survival reading
+    # of a churn snapshot (churners left in month t; stayers are censored after t months).
+    # "window": each row is one month observed at tenure t (churned during it or not).
+    t = cust[cfg.tenure].to_numpy(float)
+    y = cust[cfg.churned].to_numpy(bool)
+    p_churn = np.full(len(cust), np.nan)
+    resid = np.full(len(cust), np.nan)
+    fits: dict[str, retention.SBGFit] = {}
+    for g in sorted(groups.unique()):
+        idx = (groups == g).to_numpy()
+        try:
+            if cfg.likelihood == "cohort":
+                fit = retention.fit_sbg(t[idx & y], t[idx & ~y], period_months=1)
+            else:  # tenure-0 rows have not completed a month: no hazard information
+                use = idx & (t >= 1)
+                fit = retention.fit_sbg_hazard(t[use], y[use], period_months=1)
+        except ScoringError as exc:
+            raise MappingError(f"retention: cannot fit group '{g}' of column '{cfg.by}': {exc}") from None
+        fits[g] = fit
+        n = np.maximum(t[idx], 0.0)
+        # P(churn within the next horizon | active after n months) = 1 - S(n + H) / S(n)
+        p_churn[idx] = 1.0 - retention.survival(fit, n + cfg.horizon_months) / retention.survival(fit, n)
+        margin = cfg.margin * cust[cfg.arpu].to_numpy(float)[idx]
+        resid[idx] = retention.residual_value(fit, margin, cfg.discount_rate, n)
+    out = pd.DataFrame({f"p_churn_{cfg.horizon_months}m": p_churn, "residual_value": resid}, index=cust.index)
+    return out, fits
+
+
+def prepare(cfg: PrepareConfig, table: pd.DataFrame | None = None) -> Prepared:
+    """Run the whole pipeline; ``table`` replaces reading the mapped file (tests, notebooks)."""
+    cust = load_customers(cfg.customers, table)
+    lc = cfg.lifecycle
+    cust["stage"] = lifecycle.lifecycle_stage(
+        cust,
+        tenure=lc.tenure,
+        acquisition_max_months=lc.acquisition_max_months,
+        growth_max_months=lc.growth_max_months,
+        decline=lc.decline,
+        exit=lc.exit,
+    )
+    ret, fits = _retention(cust, cfg.retention)
+    cust = pd.concat([cust, ret], axis=1)
+    idx = value.value_index(cust, cfg.value.current, cfg.value.potential)
+    bands = value.value_bands(idx, cfg.value.cuts)
+    cust = pd.concat([cust, idx, bands], axis=1)
+    cust["value_tier"] = value.value_tiers(
+        bands,
+        cust[cfg.retention.tenure],
+        loyal_min_months=cfg.value.loyal_min_months,
+        newborn_max_months=cfg.value.newborn_max_months,
+    )
+    cust["value_policy"] = value.tier_policy(cust["value_tier"], cfg.value.policy)
+    profile = None
+    if cfg.segments is not None:
+        seg = segments.behaviour_segments(cust, cfg.segments.features, cfg.segments.k, seed=cfg.segments.seed)
+        cust["segment"] = seg.labels
+        profile = seg.profile
+    for name, rule in cfg.tags.items():
+        cust[f"tag_{name}"] = tags.evaluate(rule, cust).to_numpy()
+    cust["max_contacts"] = (
+        cust["stage"].map(cfg.scenario.stage_max_contacts).fillna(cfg.scenario.max_contacts).astype(int)
+    )
+
+    h = cfg.retention.horizon_months
+    parts = []
+    for offer_id, offer in cfg.offers.items():
+        elig = tags.evaluate(offer.eligible, cust) if offer.eligible else pd.Series(True, index=cust.index)
+        for channel_id, ch in cfg.channels.items():
+            allowed = elig.copy()
+            for policy, chans in cfg.policy_channels.items():
+                if channel_id not in chans:
+                    allowed &= cust["value_policy"] != policy
+            sub = cust.loc[allowed]
+            if sub.empty:
+                continue
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "customer_id": sub["customer_id"].to_numpy(),
+                        "offer_id": offer_id,
+                        "channel_id": channel_id,
+                        "p_accept": min(1.0, ch.response * offer.response_multiplier),
+                        "value": offer.churn_reduction
+                        * sub[f"p_churn_{h}m"].to_numpy()
+                        * sub["residual_value"].to_numpy(),
+                        "contact_cost": ch.contact_cost,
+                        "offer_cost": offer.offer_cost,
+                    }
+                )
+            )
+    cols = ["customer_id", "offer_id", "channel_id", "p_accept", "value", "contact_cost", "offer_cost"]
+    options = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    keep_cols = ["customer_id", "max_contacts"] + [c for c in cust.columns if c not in ("customer_id", "max_contacts")]
+    scen: dict[str, Any] = {
+        "name": cfg.name,
+        "description": cfg.description or f"prepared from {cfg.customers.path.name}",
+        "options": "options.csv",
+        "customers": "customers.csv",
+        "channels": {c: {} for c in cfg.channels},
+        "offers": {o: {} for o in cfg.offers},
+        "contact_policy": {"max_contacts": cfg.scenario.max_contacts},
+    }
+    if cfg.scenario.budget is not None:
+        scen["budget"] = cfg.scenario.budget
+    if cfg.scenario.rules:
+        scen["rules"] = list(cfg.scenario.rules)
+    return Prepared(
+        customers=cust[keep_cols],
+        options=options,
+        scenario=scen,
+        fits=fits,
+        value_matrix=value.value_matrix(bands),
+        segment_profile=profile,
+    )

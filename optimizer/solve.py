@@ -1,0 +1,118 @@
+"""Exact mode: solve the integer program, then price every coupling limit.
+
+The plan's objective, spend and limit usage are recomputed here from the problem's own
+arrays rather than read from the solver, so a solver's rounding never leaks into a report.
+Shadow prices come from a second, continuous solve (the LP relaxation): an integer program
+has no duals, and the LP's are the standard, reproducible answer to "what is one more yuan
+of budget worth". Its optimum is also reported as ``lp_bound``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .diagnose import diagnose
+from .model import build_model
+from .problem import Problem
+from .result import LimitReport, SolveResult, Status
+from .solvers import get_backend
+from .solvers.base import RawSolution, RawStatus, SolveOptions
+
+__all__ = ["solve"]
+
+_STATUS = {
+    RawStatus.OPTIMAL: Status.OPTIMAL,
+    RawStatus.FEASIBLE: Status.FEASIBLE,
+    RawStatus.TIME_LIMIT: Status.TIME_LIMIT,
+    RawStatus.INFEASIBLE: Status.INFEASIBLE,
+    RawStatus.ERROR: Status.ERROR,
+}
+
+
+def solve(
+    problem: Problem,
+    *,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    seed: int | None = None,
+    shadow_prices: bool = True,
+) -> SolveResult:
+    """Solve ``problem`` exactly; unset options come from the scenario's ``solver`` section.
+
+    Returns a :class:`SolveResult` whatever happens: an infeasible scenario comes back with
+    status INFEASIBLE and a diagnosis naming the limits in conflict.
+    """
+    settings = problem.scenario.solver
+    backend = get_backend(solver or settings.name)
+    options = SolveOptions(
+        time_limit=time_limit if time_limit is not None else settings.time_limit,
+        mip_gap=mip_gap if mip_gap is not None else settings.mip_gap,
+        threads=threads if threads is not None else settings.threads,
+        seed=seed if seed is not None else problem.scenario.seed,
+    )
+    model = build_model(problem)
+    common = dict(solver=backend.name, solver_version=backend.version())
+
+    # The LP relaxation first: its duals are the shadow prices, its optimum is a bound, and
+    # for this structure (few coupling rows over many small per-customer blocks) a basic LP
+    # optimum is often integral already, which proves optimality without branching.
+    lp = backend.solve_lp(model, options) if (shadow_prices or problem.limits) else None
+    if lp is not None and lp.status is RawStatus.INFEASIBLE:
+        diagnosis = diagnose(problem, model, backend, options)
+        return SolveResult(
+            Status.INFEASIBLE, None, None, None, None, runtime=lp.runtime,
+            diagnosis=diagnosis, message=diagnosis.summary(), **common,
+        )
+    lp_integral = lp is not None and lp.x is not None and bool(np.all(np.abs(lp.x - np.round(lp.x)) <= 1e-9))
+    if lp_integral:
+        assert lp is not None and lp.objective is not None
+        raw = RawSolution(RawStatus.OPTIMAL, lp.x, lp.objective, lp.objective, 0.0, message="LP relaxation integral")
+    else:
+        raw = backend.solve_mip(model, options)
+    status = _STATUS[raw.status]
+    lp_runtime = lp.runtime if lp is not None else 0.0
+
+    if raw.x is None:
+        diagnosis = diagnose(problem, model, backend, options) if status is Status.INFEASIBLE else None
+        message = diagnosis.summary() if diagnosis else (raw.message or "the solver returned no plan")
+        return SolveResult(
+            status, None, None, None, raw.bound, runtime=raw.runtime, lp_runtime=lp_runtime,
+            diagnosis=diagnosis, message=message, **common,
+        )
+
+    chosen = (raw.x > 0.5).astype(np.int8)
+    objective = float(problem.net_value @ chosen)
+    bounds = [b for b in (raw.bound, lp.objective if lp is not None and lp.row_duals is not None else None) if b is not None]
+    bound = min(bounds) if bounds else None
+    if bound is not None:
+        bound = max(bound, objective)
+    if status is Status.TIME_LIMIT and bound is not None and bound - objective <= options.mip_gap * max(1.0, abs(objective)):
+        status = Status.OPTIMAL
+
+    duals = lp.row_duals[: model.n_coupling] if lp is not None and lp.row_duals is not None else None
+    limits = []
+    for i, limit in enumerate(problem.limits):
+        price = float("nan") if duals is None else float(duals[i] if limit.sense == "<=" else -duals[i])
+        if duals is not None and abs(price) < 1e-9:
+            price = 0.0
+        limits.append(
+            LimitReport(
+                name=limit.name, kind=limit.kind, sense=limit.sense, limit=limit.rhs,
+                usage=limit.usage(chosen), shadow_price=price, unit=limit.unit, description=limit.description,
+            )
+        )
+    return SolveResult(
+        status,
+        chosen,
+        problem.plan_table(chosen),
+        objective,
+        bound,
+        runtime=raw.runtime,
+        limits=tuple(limits),
+        lp_bound=lp.objective if lp is not None else None,
+        lp_runtime=lp_runtime,
+        message=raw.message,
+        **common,
+    )

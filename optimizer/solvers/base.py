@@ -1,0 +1,62 @@
+"""The small interface every MIP backend implements.
+
+A backend turns a :class:`~optimizer.model.MatrixModel` into numbers and nothing else: it
+knows no scenario, no customers and no report. That keeps the model identical across
+backends (the benchmark compares solvers, not two model builders) and keeps each backend
+short enough to read in one sitting.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..model import MatrixModel
+
+__all__ = ["Backend", "RawStatus", "RawSolution", "SolveOptions"]
+
+
+class RawStatus(enum.Enum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float | None = None
+    mip_gap: float = 1e-6
+    threads: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RawSolution:
+    status: RawStatus
+    x: np.ndarray | None  # column values; None when the solver found none
+    objective: float | None
+    bound: float | None  # best proven upper bound (maximisation); None if unknown
+    runtime: float
+    row_duals: np.ndarray | None = None  # LP only: d(objective)/d(row bound), maximisation sense
+    message: str = ""
+
+
+class Backend(Protocol):
+    name: str
+
+    def available(self) -> bool: ...
+
+    def version(self) -> str: ...
+
+    def solve_mip(self, model: MatrixModel, options: SolveOptions) -> RawSolution:
+        """Solve with the integrality of ``model.integer``; ``bound`` is the best proven bound."""
+        ...
+
+    def solve_lp(self, model: MatrixModel, options: SolveOptions) -> RawSolution:
+        """Solve the LP relaxation; ``row_duals`` are the marginal values of each row's active bound."""
+        ...

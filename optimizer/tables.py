@@ -1,0 +1,167 @@
+"""Reading and checking the options and customers tables.
+
+Checks are vectorised (a base can hold tens of millions of options) but every failure is
+reported for the first offending row, with the file, the 1-based data row, the CSV line and
+the column, plus how many other rows break the same rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .scenario import Scenario
+
+__all__ = ["OPTION_KEYS", "OPTION_NUMBERS", "read_table", "check_options", "check_customers", "read_id_list"]
+
+OPTION_KEYS = ("customer_id", "offer_id", "channel_id")
+OPTION_NUMBERS = ("p_accept", "value", "contact_cost", "offer_cost")
+CUSTOMER_LIMITS = ("max_contacts", "min_contacts")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (every cell as text, converted later with row-accurate errors) or Parquet."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file does not exist", file=str(path))
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise InputError("table is empty (no header, no rows)", file=str(path)) from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV: {exc}", file=str(path)) from None
+    if suffix in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+            raise InputError(f"not a readable Parquet file: {exc}", file=str(path)) from None
+    raise InputError(f"unknown table format {suffix!r}; use .csv or .parquet", file=str(path))
+
+
+def _fail(mask: np.ndarray, rule: str, file: str, column: str, is_csv: bool) -> None:
+    bad = np.flatnonzero(mask)
+    if bad.size:
+        row = int(bad[0]) + 1
+        more = f" ({bad.size - 1} more rows break this rule)" if bad.size > 1 else ""
+        raise InputError(rule + more, file=file, row=row, line=row + 1 if is_csv else None, column=column)
+
+
+def _numeric(df: pd.DataFrame, column: str, file: str, is_csv: bool, *, required: bool = True) -> np.ndarray:
+    """A column as float64, refusing text, blanks, NaN and infinities with the offending row."""
+    raw = df[column]
+    if pd.api.types.is_bool_dtype(raw):
+        raw = raw.astype(float)
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        _fail(np.isnan(values), "missing value (NaN); every row needs a number", file, column, is_csv)
+    else:
+        text = raw.astype("string").fillna("").str.strip()
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        blank = (text == "").to_numpy()
+        _fail(blank, "missing value; every row needs a number", file, column, is_csv)
+        nan_text = text.str.lower().isin(["nan", "-nan", "+nan"]).to_numpy()
+        _fail(nan_text, "NaN is not allowed; every row needs a finite number", file, column, is_csv)
+        first = np.flatnonzero(np.isnan(values))
+        if first.size:
+            sample = text.iloc[int(first[0])]
+            _fail(np.isnan(values), f"{sample!r} is not a number", file, column, is_csv)
+    _fail(np.isinf(values), "infinite values are not allowed", file, column, is_csv)
+    return values
+
+
+def _ids(df: pd.DataFrame, column: str, file: str, is_csv: bool) -> pd.Series:
+    ids = df[column].astype("string").str.strip()
+    _fail((ids.isna() | (ids == "")).to_numpy(), "missing id", file, column, is_csv)
+    return ids.astype(str)
+
+
+def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool) -> pd.DataFrame:
+    """Validate the options table; returns ids as text and every other column as float64."""
+    if len(df) == 0:
+        raise InputError("options table has no rows", file=file)
+    missing = [c for c in OPTION_KEYS + OPTION_NUMBERS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"required column missing; an options table needs {', '.join(OPTION_KEYS + OPTION_NUMBERS)}",
+            file=file,
+            column=missing[0],
+        )
+    out = {c: _ids(df, c, file, is_csv) for c in OPTION_KEYS}
+    for column in df.columns:
+        if column in OPTION_KEYS:
+            continue
+        try:
+            out[column] = _numeric(df, column, file, is_csv)
+        except InputError as exc:
+            if column in OPTION_NUMBERS:
+                raise
+            raise InputError(
+                exc.rule + "; extra option columns must be numeric (put text attributes in the customers table)",
+                file=file,
+                row=exc.row,
+                line=exc.line,
+                column=column,
+            ) from None
+    p = out["p_accept"]
+    _fail((p < 0) | (p > 1), "p_accept must lie in [0, 1]", file, "p_accept", is_csv)
+    for cost in ("contact_cost", "offer_cost"):
+        _fail(out[cost] < 0, "costs must be >= 0", file, cost, is_csv)
+    for column, known, key in (("offer_id", scenario.offers, "offers"), ("channel_id", scenario.channels, "channels")):
+        unknown = ~out[column].isin(list(known)).to_numpy()
+        if unknown.any():
+            name = out[column].iloc[int(np.flatnonzero(unknown)[0])]
+            _fail(unknown, f"{name!r} is not listed under the scenario's '{key}'", file, column, is_csv)
+    table = pd.DataFrame(out)
+    dup = table.duplicated(list(OPTION_KEYS), keep="first").to_numpy()
+    _fail(dup, "duplicate (customer_id, offer_id, channel_id); each option appears once", file, "customer_id", is_csv)
+    return table
+
+
+def check_customers(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool) -> pd.DataFrame:
+    """Validate the customers table; fills blank contact limits from the contact policy."""
+    if len(df) == 0:
+        raise InputError("customers table has no rows", file=file)
+    if "customer_id" not in df.columns:
+        raise InputError("required column missing", file=file, column="customer_id")
+    out = df.copy()
+    out["customer_id"] = _ids(df, "customer_id", file, is_csv)
+    _fail(out["customer_id"].duplicated().to_numpy(), "duplicate customer_id", file, "customer_id", is_csv)
+    policy = scenario.contact_policy
+    for column, default in (("max_contacts", policy.max_contacts), ("min_contacts", policy.min_contacts)):
+        if column not in df.columns:
+            out[column] = default
+            continue
+        blank = df[column].astype("string").fillna("").str.strip() == ""
+        filled = df[column].where(~blank, str(default) if is_csv else default)
+        values = _numeric(pd.DataFrame({column: filled}), column, file, is_csv)
+        _fail((values < 0) | (values != np.round(values)), "must be a whole number >= 0", file, column, is_csv)
+        out[column] = values.astype(np.int64)
+    _fail(
+        (out["min_contacts"] > out["max_contacts"]).to_numpy(),
+        "min_contacts exceeds max_contacts",
+        file,
+        "min_contacts",
+        is_csv,
+    )
+    for column in out.columns:
+        if column in ("customer_id",) + CUSTOMER_LIMITS or not is_csv:
+            continue
+        # CSV attributes arrive as text; columns that are wholly numeric become numbers so that
+        # rules can compare them with thresholds (arpu >= 100).
+        converted = pd.to_numeric(out[column], errors="coerce")
+        if converted.notna().all():
+            out[column] = converted.astype(np.float64)
+    return out.reset_index(drop=True)
+
+
+def read_id_list(path: str | Path) -> list[str]:
+    """Customer ids from a do-not-contact file: a CSV/Parquet with a customer_id column."""
+    table = read_table(path)
+    if "customer_id" not in table.columns:
+        raise InputError("a do-not-contact file needs a customer_id column", file=str(path), column="customer_id")
+    return _ids(table, "customer_id", str(path), Path(path).suffix.lower() == ".csv").tolist()

@@ -1,0 +1,155 @@
+"""An independent check of a plan against the inputs, sharing no code with the model.
+
+The verifier reads only the validated tables and the scenario, and recomputes every limit
+with pandas group-bys. It does not use the model's matrix, the coupling-limit arrays, the
+filter code of the model builder, or any solver output other than the plan's rows, so a bug
+in any of those shows up as a violation here instead of as a quietly wrong plan. Every plan
+in the tests passes through it; the CLI runs it on every plan it writes.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .problem import Problem
+
+__all__ = ["Verification", "verify_plan"]
+
+KEYS = ["customer_id", "offer_id", "channel_id"]
+_OPS = {"==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Verification:
+    violations: tuple[str, ...]
+    usage: dict[str, float] = field(default_factory=dict)
+    objective: float = 0.0
+    spend: float = 0.0
+    expected_return: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _equal(series: pd.Series, value: Any) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not isinstance(value, str):
+        return series == value
+    return series.astype(str) == str(value)
+
+
+def _where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for column, condition in where.items():
+        series = frame[column]
+        if isinstance(condition, list):
+            hit = pd.Series(False, index=frame.index)
+            for value in condition:
+                hit |= _equal(series, value)
+            mask &= hit
+        elif isinstance(condition, dict):
+            for op, operand in condition.items():
+                if op in ("in", "not_in"):
+                    hit = pd.Series(False, index=frame.index)
+                    for value in operand if isinstance(operand, list) else [operand]:
+                        hit |= _equal(series, value)
+                    mask &= hit if op == "in" else ~hit
+                elif op in ("==", "!="):
+                    mask &= _equal(series, operand) if op == "==" else ~_equal(series, operand)
+                else:
+                    mask &= _OPS[op](series.astype(float), float(operand))
+        else:
+            mask &= _equal(series, condition)
+    return mask
+
+
+def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6) -> Verification:
+    """Every violated limit of ``plan`` (rows of customer_id, offer_id, channel_id), in words."""
+    s = problem.scenario
+    bad: list[str] = []
+    usage: dict[str, float] = {}
+
+    def check(name: str, value: float, sense: str, bound: float) -> None:
+        usage[name] = value
+        slack = tolerance * max(1.0, abs(bound))
+        if (sense == "<=" and value > bound + slack) or (sense == ">=" and value < bound - slack):
+            bad.append(f"{name}: {value:,.6g} breaks {sense} {bound:,.6g}")
+
+    picked = plan[KEYS].astype(str)
+    dup = picked.duplicated()
+    if dup.any():
+        bad.append(f"{int(dup.sum())} plan row(s) repeat an option, e.g. {tuple(picked[dup].iloc[0])}")
+        picked = picked[~dup]
+    rows = picked.merge(problem.options, on=KEYS, how="left", indicator=True)
+    missing = rows["_merge"] == "left_only"
+    if missing.any():
+        bad.append(f"{int(missing.sum())} plan row(s) are not eligible options, e.g. {tuple(rows.loc[missing, KEYS].iloc[0])}")
+    blocked = picked["customer_id"].isin(list(problem.do_not_contact))
+    if blocked.any():
+        bad.append(f"{int(blocked.sum())} plan row(s) contact customers on the do-not-contact list")
+    rows = rows[~missing].drop(columns="_merge")
+    rows = rows.merge(problem.customers, on="customer_id", how="left")
+    rows["spend"] = rows["contact_cost"] + rows["p_accept"] * rows["offer_cost"]
+    rows["expected_return"] = rows["p_accept"] * rows["value"]
+    rows["net_value"] = rows["expected_return"] - rows["spend"]
+
+    # per customer: CONTACTS, ONE-PER-OFFER, EXCLUSION, CHANNEL-POLICY
+    contacts = rows.groupby("customer_id").size().reindex(problem.customers["customer_id"], fill_value=0)
+    over = contacts.to_numpy() > problem.customers["max_contacts"].to_numpy()
+    under = contacts.to_numpy() < problem.customers["min_contacts"].to_numpy()
+    if over.any():
+        bad.append(f"{int(over.sum())} customer(s) get more than max_contacts, e.g. {contacts.index[over][0]}")
+    if under.any():
+        bad.append(f"{int(under.sum())} customer(s) get fewer than min_contacts, e.g. {contacts.index[under][0]}")
+    per_offer = rows.groupby(["customer_id", "offer_id"]).size()
+    if (per_offer > 1).any():
+        bad.append(f"{int((per_offer > 1).sum())} customer(s) get one offer twice, e.g. {per_offer[per_offer > 1].index[0]}")
+    offers_of = rows.groupby("customer_id")["offer_id"].agg(set)
+    for a, b in s.exclusions:
+        both = offers_of.map(lambda held: a in held and b in held)
+        if both.any():
+            bad.append(f"exclusion {a}+{b}: {int(both.sum())} customer(s) get both, e.g. {both.index[both][0]}")
+    for channel_id, channel in s.channels.items():
+        on = rows[rows["channel_id"] == channel_id]
+        if channel.max_per_customer is not None and len(on):
+            worst = on.groupby("customer_id").size()
+            if (worst > channel.max_per_customer).any():
+                bad.append(f"channel_policy:{channel_id}: {int((worst > channel.max_per_customer).sum())} customer(s) over {channel.max_per_customer}")
+        if channel.capacity is not None:
+            check(f"channel:{channel_id}", float(len(on)), "<=", channel.capacity)
+
+    # coupling: BUDGET, ROI, OFFER-*, RULE, SHARE
+    spend, ret = float(rows["spend"].sum()), float(rows["expected_return"].sum())
+    if s.budget is not None:
+        check("budget", spend, "<=", s.budget)
+    if s.min_roi is not None:
+        check("min_roi", ret - (1 + s.min_roi) * spend, ">=", 0.0)
+    for offer_id, offer in s.offers.items():
+        of = rows[rows["offer_id"] == offer_id]
+        if offer.max_targets is not None:
+            check(f"offer:{offer_id}:max_targets", float(len(of)), "<=", offer.max_targets)
+        if offer.min_targets is not None:
+            check(f"offer:{offer_id}:min_targets", float(len(of)), ">=", offer.min_targets)
+        if offer.budget is not None:
+            check(f"offer:{offer_id}:budget", float(of["spend"].sum()), "<=", offer.budget)
+        if offer.min_roi is not None:
+            check(f"offer:{offer_id}:min_roi", float(of["expected_return"].sum() - (1 + offer.min_roi) * of["spend"].sum()), ">=", 0.0)
+    for rule in s.rules:
+        measure = pd.Series(1.0, index=rows.index) if rule.sum is None else rows[rule.sum].astype(float)
+        inside = float(measure[_where(rows, rule.where)].sum()) if len(rows) else 0.0
+        both = rule.max is not None and rule.min is not None
+        if rule.max is not None:
+            check(f"{rule.name}:max" if both else rule.name, inside, "<=", rule.max)
+        if rule.min is not None:
+            check(f"{rule.name}:min" if both else rule.name, inside, ">=", rule.min)
+        total = float(measure.sum())
+        if rule.max_share is not None:
+            check(f"{rule.name}:max_share", inside - rule.max_share * total, "<=", 0.0)
+        if rule.min_share is not None:
+            check(f"{rule.name}:min_share", inside - rule.min_share * total, ">=", 0.0)
+    return Verification(tuple(bad), usage, float(np.sum(rows["net_value"])), spend, ret)

@@ -1,0 +1,1 @@
+"""What-if scenario files bundled with CampaignLab (``campaignlab scenarios`` lists them)."""

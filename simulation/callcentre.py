@@ -1,0 +1,153 @@
+"""The outbound call centre (10088) as SimPy processes sharing a ``PriorityResource``.
+
+Seats are the contended resource, so this is where discrete events earn their cost. Inbound
+hotline calls arrive as a Poisson stream in working hours and take a seat with priority 0;
+outbound retention calls come from the month's dial list with priority 1. An agent process
+holds a seat and works through the dial list call after call (one timeout event per call,
+not three: requesting and releasing a seat per call would triple the event count), and gives
+the seat back whenever an inbound caller is waiting, so the hotline is served first.
+Calls start only inside working hours (``days_per_month`` shifts of ``hours_per_day``); a call
+running at the end of a shift finishes, and whatever the dial list still holds at month end
+is not called: a call not made before the customer leaves is a retention lost.
+
+Whether a dialled customer is connected comes from the engine's per-customer ``response``
+uniform (common random numbers); handle times come from the ``callcentre`` stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from .config import CallCentreConfig
+
+__all__ = ["CallCentre", "MonthCalls", "MONTH_SECONDS", "DAY_SECONDS"]
+
+DAY_SECONDS = 86_400.0
+#: SimPy time is in seconds; a simulated month is 30 days.
+MONTH_SECONDS = 30 * DAY_SECONDS
+
+
+@dataclass
+class MonthCalls:
+    """What the call centre did in one month."""
+
+    dialled: np.ndarray            # customer slots dialled, in dial order
+    connected: np.ndarray          # bool per dialled call
+    busy_seconds: float = 0.0      # seat-seconds spent on calls (outbound + inbound)
+    staffed_seconds: float = 0.0   # seat-seconds of working hours
+    inbound_waits: list[float] = field(default_factory=list)
+
+    @property
+    def utilisation(self) -> float:
+        return self.busy_seconds / self.staffed_seconds if self.staffed_seconds else 0.0
+
+
+class CallCentre:
+    """Seats, shifts and queue of the call centre in the simulation's SimPy environment.
+
+    ``warmup_seconds`` excludes inbound calls arriving in the first seconds of each shift
+    from the wait statistics (the queue starts empty each morning).
+    """
+
+    def __init__(self, env: simpy.Environment, cfg: CallCentreConfig,
+                 rng: np.random.Generator, warmup_seconds: float = 0.0) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.rng = rng
+        self.warmup_seconds = warmup_seconds
+        self.seats = simpy.PriorityResource(env, capacity=max(cfg.seats, 1))
+        self._inbound_waiting = 0
+        self._shift_hours = min(cfg.hours_per_day, 24.0)
+        self._shift_start = 0.0 if self._shift_hours > 15 else 9 * 3600.0
+
+    def capacity_per_month(self, connect_rate: float | None = None) -> int:
+        """Expected outbound dials a month if no inbound call took a seat."""
+        c = self.cfg
+        r = c.connect_rate if connect_rate is None else connect_rate
+        mean_handle = r * c.handle_time_s + (1 - r) * c.no_answer_time_s
+        return int(c.seats * c.days_per_month * self._shift_hours * 3600.0 / mean_handle)
+
+    def run_month(self, month: int, dial_list: np.ndarray, connects: np.ndarray,
+                  result: MonthCalls) -> simpy.events.Process:
+        """Start the month's shifts as a process; ``result`` is filled as calls complete.
+
+        ``connects[i]`` says whether the i-th customer of ``dial_list`` answers.
+        """
+        return self.env.process(self._month(month, dial_list, connects, result))
+
+    # ------------------------------------------------------------------ processes
+    def _month(self, month: int, dial_list: np.ndarray, connects: np.ndarray,
+               result: MonthCalls):  # type: ignore[no-untyped-def]
+        c = self.cfg
+        n = int(dial_list.size)
+        # One batch of handle times for the month: vectorised, and the number drawn does not
+        # depend on how far the list gets.
+        talk = self.rng.exponential(c.handle_time_s, size=n)
+        handle = np.where(connects, talk, c.no_answer_time_s).tolist()
+        state = {"next": 0}
+        shift_len = self._shift_hours * 3600.0
+        base = month * MONTH_SECONDS
+        done: list[int] = []
+        if c.seats == 0:
+            n = 0
+        for day in range(c.days_per_month):
+            start = base + day * DAY_SECONDS + self._shift_start
+            end = start + shift_len
+            if self.env.now < start:
+                yield self.env.timeout(start - self.env.now)
+            result.staffed_seconds += c.seats * shift_len
+            if c.inbound_calls_per_hour > 0 and c.seats > 0:
+                self.env.process(self._inbound_source(start, end, result))
+            if state["next"] < n:
+                for _ in range(c.seats):
+                    self.env.process(self._agent(end, n, handle, state, done, result))
+            yield self.env.timeout(end - self.env.now)
+        # Let calls running at the last shift's end finish inside this month.
+        result.dialled = dial_list[np.asarray(done, dtype=np.int64)] if done else \
+            np.zeros(0, dtype=np.int64)
+        result.connected = connects[np.asarray(done, dtype=np.int64)] if done else \
+            np.zeros(0, dtype=bool)
+
+    def _agent(self, shift_end: float, n: int, handle: list[float], state: dict[str, int],
+               done: list[int], result: MonthCalls):  # type: ignore[no-untyped-def]
+        env = self.env
+        while state["next"] < n and env.now < shift_end:
+            with self.seats.request(priority=1) as req:
+                yield req
+                began = env.now
+                while state["next"] < n and env.now < shift_end and self._inbound_waiting == 0:
+                    i = state["next"]
+                    state["next"] = i + 1
+                    done.append(i)
+                    yield env.timeout(handle[i])
+                result.busy_seconds += env.now - began
+            if self._inbound_waiting:
+                # Give the seat to the hotline, then queue behind it for the next one.
+                continue
+
+    def _inbound_source(self, start: float, end: float,
+                        result: MonthCalls):  # type: ignore[no-untyped-def]
+        c = self.cfg
+        rate = c.inbound_calls_per_hour / 3600.0
+        # Arrival times of the shift drawn at once: a Poisson count, then sorted uniforms.
+        k = self.rng.poisson(rate * (end - start))
+        times = np.sort(self.rng.uniform(start, end, size=k))
+        services = self.rng.exponential(c.inbound_handle_time_s, size=k)
+        for t, s in zip(times.tolist(), services.tolist()):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            self.env.process(self._caller(t, s, t - start >= self.warmup_seconds, result))
+
+    def _caller(self, arrived: float, service: float, counted: bool,
+                result: MonthCalls):  # type: ignore[no-untyped-def]
+        self._inbound_waiting += 1
+        with self.seats.request(priority=0) as req:
+            yield req
+            self._inbound_waiting -= 1
+            if counted:
+                result.inbound_waits.append(self.env.now - arrived)
+            yield self.env.timeout(service)
+            result.busy_seconds += service

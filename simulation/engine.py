@@ -1,0 +1,293 @@
+"""The simulation: one object holding the state, the clock and the injected strategy.
+
+Why a hybrid of SimPy and numpy: one SimPy process per customer with monthly events runs at
+SimPy's event rate (a few hundred thousand events a second here), far below the target of a
+million customer-months a second. Monthly lifecycle, usage and arrears updates have no
+contention, so they are vectorised over the base; SimPy events are used where there is
+contention or a decision in time: the call centre's seats, its shifts and its queue. A
+single SimPy process steps the months, so the clock, the call centre and the base share one
+``Environment``, and all state is on the :class:`Simulation` instance (no globals), with its
+random generators passed in through :class:`~simulation.streams.Streams`.
+
+Order of a month t: gross adds join; handset changes are drawn; the strategy plans from the
+operator's view; SMS/app/store contacts happen at once and calls through the month's shifts;
+then accepted offers take effect, the month's revenue is billed, arrears and lifecycle
+transitions are drawn (exits happen at month end), and usage moves on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import simpy
+
+from .arrears import step_arrears, suspended
+from .callcentre import MONTH_SECONDS, CallCentre, MonthCalls
+from .config import SimConfig, build_config
+from .contacts import CALL, ContactPlan, enforce_policy
+from .errors import SimulationConfigError
+from .kpis import Recorder, RunResult
+from .lifecycle import HazardTables, step_lifecycle
+from .population import Population, join, new_population
+from .stages import ACQUISITION, DECLINE, EXITED, MATURITY, STAGE_NAMES, TIER_NAMES
+from .strategies.base import Strategy
+from .streams import Streams
+from .usage import arpu_now, step_usage
+from .view import MonthView
+
+__all__ = ["Simulation", "simulate"]
+
+F32 = np.float32
+
+
+class Simulation:
+    """One replication of one strategy on one scenario.
+
+    ``seed`` is an int or a ``numpy.random.SeedSequence``; running two strategies with the
+    same seed gives them common random numbers.
+    """
+
+    def __init__(self, config: SimConfig, strategy: Strategy,
+                 seed: int | np.random.SeedSequence) -> None:
+        if not isinstance(config, SimConfig):
+            raise SimulationConfigError("config", f"(={type(config).__name__}) must be a "
+                                        "SimConfig; build one with build_config(mapping)")
+        if not isinstance(strategy, Strategy):
+            raise SimulationConfigError("strategy", f"(={strategy!r}) must have name, "
+                                        "uses_calls and plan(view, rng)")
+        if strategy.uses_calls and config.call_centre.seats == 0:
+            raise SimulationConfigError("call_centre.seats", f"(=0) must be > 0: strategy "
+                                        f"{strategy.name!r} places calls")
+        self.config = config
+        self.strategy = strategy
+        self.streams = Streams.from_seed(seed)
+        self.env = simpy.Environment()
+        self.population: Population = new_population(config, self.streams)
+        self.tables = HazardTables.from_config(config)
+        self.call_centre = CallCentre(self.env, config.call_centre, self.streams["callcentre"])
+        self.recorder = Recorder(config)
+        self.last_arpu = arpu_now(config, self.population)
+        self._result: RunResult | None = None
+
+    def run(self) -> RunResult:
+        """Run the horizon once (a second call returns the same result)."""
+        if self._result is None:
+            self.env.process(self._months())
+            self.env.run()
+            self._result = self.recorder.finish(self.strategy.name, self._final_totals())
+        return self._result
+
+    # ------------------------------------------------------------------ the month
+    def _months(self):  # type: ignore[no-untyped-def]
+        for t in range(self.config.horizon_months):
+            yield from self._month(t)
+
+    def _month(self, t: int):  # type: ignore[no-untyped-def]
+        cfg, pop, st = self.config, self.population, self.streams
+        S = pop.slots
+        adds = join(pop, t)
+        # Fixed-size draws from every stream, whatever the strategy does (CRN).
+        u_store = st["store"].random(S, dtype=F32)
+        u_reach = st["response"].random(S, dtype=F32)
+        u_accept = st["response"].random(S, dtype=F32)
+        u_hand = st["usage"].random(S, dtype=F32)
+        z = st["usage"].standard_normal((2, S), dtype=F32)
+        u_arr = st["arrears"].random(S, dtype=F32)
+        u_life = st["lifecycle"].random(S, dtype=F32)
+
+        live = pop.stage < 4
+        pop.handset_change = live & (u_hand < F32(cfg.usage.handset_change_prob))
+        W = cfg.fatigue.window_months
+        pop.contacts[t % W] = 0
+        view = MonthView(cfg, pop, t, cfg.budget_per_month,
+                         self.call_centre.capacity_per_month(), self.last_arpu)
+        raw = self.strategy.plan(view, st["strategy"])
+        if not isinstance(raw, ContactPlan):
+            raise SimulationConfigError(f"strategies.{self.strategy.name}",
+                                        f"plan() returned {type(raw).__name__}, "
+                                        "expected ContactPlan")
+        plan = enforce_policy(cfg, pop, raw, cfg.budget_per_month, self.strategy.name)
+        flagged, truly, both = view.detection_counts()
+
+        # Calls through the month's shifts (SimPy); the other channels at once.
+        is_call = plan.channel == CALL
+        dial = plan.customer[is_call]
+        dial_offer = plan.offer[is_call]
+        connects = u_reach[dial] < F32(cfg.call_centre.connect_rate)
+        calls = MonthCalls(np.zeros(0, np.int64), np.zeros(0, bool))
+        yield self.call_centre.run_month(t, dial, connects, calls)
+        if self.env.now < (t + 1) * MONTH_SECONDS:
+            yield self.env.timeout((t + 1) * MONTH_SECONDS - self.env.now)
+
+        # Who was reached, by which offer.
+        n_ch = len(cfg.channels) + 1
+        reach_p = np.array([1.0] + [c.reach for c in cfg.channels.values()], F32)
+        visit_p = np.array([1.0] + [c.visit_prob if n == "store" else 1.0
+                                    for n, c in cfg.channels.items()], F32)
+        resp_mult = np.array([1.0] + [c.response_multiplier for c in cfg.channels.values()],
+                             F32)
+        other = ~is_call
+        oc, oo, och = plan.customer[other], plan.offer[other], plan.channel[other]
+        is_store = np.array([False] + [n == "store" for n in cfg.channels], bool)[och]
+        attempted = ~is_store | (u_store[oc] < visit_p[och])
+        reached_o = attempted & (u_reach[oc] < reach_p[och])
+        # Agents take the dial list in order, so the dialled calls are its first rows.
+        call_offer = dial_offer[: calls.dialled.size]
+        r_cust = np.concatenate([calls.dialled[calls.connected], oc[reached_o]])
+        r_offer = np.concatenate([call_offer[calls.connected], oo[reached_o]]).astype(np.int16)
+        r_chan = np.concatenate([np.zeros(int(calls.connected.sum()), np.int8), och[reached_o]])
+        acc_p = np.array([o.accept_prob for o in cfg.offers.values()], F32)[r_offer]
+        acc_p = np.minimum(acc_p * resp_mult[r_chan], F32(1.0))
+        accepted = u_accept[r_cust] < acc_p
+        a_cust, a_offer = r_cust[accepted], r_offer[accepted]
+        recover_u = u_accept[a_cust] / np.maximum(acc_p[accepted], F32(1e-12))
+        self._apply_offers(t, a_cust, a_offer, recover_u)
+        pop.contacts[t % W][r_cust] = 1
+        pop.ever_dialed[calls.dialled] = True
+        pop.ever_connected[calls.dialled[calls.connected]] = True
+        pop.ever_accepted[a_cust] = True
+
+        cc = cfg.call_centre
+        contact_cost = (calls.dialled.size * cc.cost_per_attempt
+                        + int(calls.connected.sum()) * cc.cost_per_connected)
+        ch_cost = np.array([0.0] + [c.cost_per_contact for c in cfg.channels.values()])
+        contact_cost += float(ch_cost[och[attempted]].sum())
+        offer_cost = float(np.array([o.cost for o in cfg.offers.values()])[a_offer].sum())
+
+        # Billing for the month (lines in arrears pay nothing this month).
+        live = pop.stage < 4
+        paying = live & (pop.arrears == 0)
+        arpu = arpu_now(cfg, pop)
+        self.last_arpu = np.where(live, arpu, F32(0.0))
+        revenue = float(arpu[paying].sum(dtype=np.float64))
+        n_suspended = int(suspended(cfg, pop).sum())
+        stage_counts = np.bincount(pop.stage, minlength=6)
+        tier_counts = np.bincount(pop.tier[live], minlength=len(TIER_NAMES))
+
+        # Month-end transitions: arrears first (cancellation), then the lifecycle.
+        accepted_mask = np.zeros(S, bool)
+        accepted_mask[a_cust] = True
+        arr = step_arrears(cfg, pop, u_arr, accepted_mask)
+        tr = step_lifecycle(cfg, self.tables, pop, t, u_life)
+        exited = tr.true_churn | tr.reentry | arr.cancelled_churn | arr.cancelled_reentry
+        true_churn = tr.true_churn | arr.cancelled_churn
+        reentry = tr.reentry | arr.cancelled_reentry
+        first = exited & (pop.first_exit_month < 0)
+        pop.first_exit_month[first] = t
+        pop.true_churned[true_churn] = True
+        in_decline = (tr.stage_before == DECLINE) & (pop.stage == DECLINE)
+        recovered = (tr.stage_before == DECLINE) & (pop.stage == MATURITY)
+        step_usage(cfg, pop, t, z, in_decline, recovered)
+        self._reenter(reentry)
+        pop.tenure[pop.stage < 4] += 1
+
+        exit_stage = np.bincount(tr.stage_before[exited], minlength=6)
+        exit_tier = np.bincount(pop.tier[exited], minlength=len(TIER_NAMES))
+        row: dict[str, Any] = {
+            "month": t, "gross_adds": adds, "active": int(live.sum()),
+            "initial_retained": int((pop.stage[: pop.n_initial] < 4).sum()),
+            "paying": int(paying.sum()), "suspended": n_suspended,
+            "exits_true_churn": int(true_churn.sum()), "exits_reentry": int(reentry.sum()),
+            "cancellations": int((arr.cancelled_churn | arr.cancelled_reentry).sum()),
+            "arrears_entered": int(arr.entered.sum()),
+            "revenue": revenue, "contact_cost": contact_cost, "offer_cost": offer_cost,
+            "cost": contact_cost + offer_cost,
+            "planned": len(raw), "contacts_planned": len(plan),
+            "contacts_reached": int(r_cust.size), "offers_accepted": int(a_cust.size),
+            "calls_planned": int(dial.size), "calls_dialled": int(calls.dialled.size),
+            "calls_connected": int(calls.connected.sum()),
+            "calls_accepted": int(accepted[: int(calls.connected.sum())].sum()),
+            "cc_busy_s": calls.busy_seconds, "cc_staffed_s": calls.staffed_seconds,
+            "cc_utilisation": calls.utilisation,
+            "inbound_calls": len(calls.inbound_waits),
+            "inbound_mean_wait_s": float(np.mean(calls.inbound_waits))
+            if calls.inbound_waits else float("nan"),
+            "detect_flagged": flagged, "detect_true": truly, "detect_both": both,
+        }
+        for s, name in enumerate(STAGE_NAMES):
+            row[f"active_{name}"] = int(stage_counts[s])
+            row[f"exits_{name}"] = int(exit_stage[s])
+        for k, name in enumerate(TIER_NAMES):
+            row[f"active_{name}"] = int(tier_counts[k])
+            row[f"exits_{name}"] = int(exit_tier[k])
+        for ci in range(n_ch):
+            row[f"contacts_{self_channel(cfg, ci)}"] = int((plan.channel == ci).sum())
+        self.recorder.month(row)
+        if calls.inbound_waits:
+            self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
+
+    # ------------------------------------------------------------------ effects
+    def _apply_offers(self, t: int, cust: np.ndarray, offer: np.ndarray,
+                      recover_u: np.ndarray) -> None:
+        """Accepted offers: lower hazard and shifted usage for the term; contract lock-in."""
+        if cust.size == 0:
+            return
+        pop, offers = self.population, list(self.config.offers.values())
+        term = np.array([o.term_months for o in offers])[offer]
+        pop.offer_end[cust] = t + 1 + term
+        pop.offer_churn_mult[cust] = np.array([o.churn_multiplier for o in offers], F32)[offer]
+        pop.shift_arpu[cust] = 1.0 + np.array([o.arpu_shift for o in offers], F32)[offer]
+        pop.shift_mou[cust] = 1.0 + np.array([o.mou_shift for o in offers], F32)[offer]
+        pop.shift_data[cust] = 1.0 + np.array([o.data_shift for o in offers], F32)[offer]
+        locks = np.array([o.contract for o in offers])[offer]
+        pop.contract_end[cust[locks]] = np.maximum(pop.contract_end[cust[locks]],
+                                                   t + 1 + term[locks])
+        rec_p = np.array([o.recovery_prob for o in offers], F32)[offer]
+        rec = cust[(pop.stage[cust] == DECLINE) & (recover_u < rec_p)]
+        pop.stage[rec] = MATURITY
+        pop.months_in_stage[rec] = 0
+        pop.level_voice[rec] = 1.0
+        pop.level_data[rec] = 1.0
+
+    def _reenter(self, mask: np.ndarray) -> None:
+        """A re-entry is the same person on a new number: the slot restarts in acquisition."""
+        pop = self.population
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        pop.stage[idx] = ACQUISITION
+        pop.tenure[idx] = -1  # incremented to 0 by the month-end tenure step
+        pop.months_in_stage[idx] = 0
+        pop.contract_end[idx] = -1
+        pop.offer_end[idx] = -1
+        for arr in (pop.offer_churn_mult, pop.shift_arpu, pop.shift_mou, pop.shift_data,
+                    pop.level_voice, pop.level_data):
+            arr[idx] = 1.0
+        pop.arrears[idx] = 0
+        pop.reentries[idx] += 1
+
+    def _final_totals(self) -> dict[str, float]:
+        pop, cfg = self.population, self.config
+        n0 = pop.n_initial
+        initial_live = pop.stage[:n0] < 4
+        tot = {
+            "retention_rate": float(initial_live.mean()),
+            "number_retention_rate": float((pop.first_exit_month[:n0] < 0).mean()),
+        }
+        tiers = np.array([TIER_NAMES.index(k) for k in cfg.mid_high_tiers])
+        mh = np.isin(pop.tier[:n0], tiers)
+        churned = pop.true_churned[:n0]
+        called = mh & pop.ever_dialed[:n0]
+        all_rate = float(churned[mh].mean()) if mh.any() else float("nan")
+        called_rate = float(churned[called].mean()) if called.any() else float("nan")
+        tot["mid_high_churn_all"] = all_rate
+        tot["mid_high_churn_called"] = called_rate
+        tot["mid_high_churn_reduction"] = (1.0 - called_rate / all_rate
+                                           if all_rate and called.any() else float("nan"))
+        tot["initial_customers"] = float(n0)
+        tot["lifetime_sum_initial"] = float(np.where(pop.first_exit_month[:n0] >= 0,
+                                                     pop.first_exit_month[:n0] + 1, 0).sum())
+        tot["censored_initial"] = float((pop.first_exit_month[:n0] < 0).sum())
+        return tot
+
+
+def self_channel(cfg: SimConfig, code: int) -> str:
+    return ("call", *cfg.channels)[code]
+
+
+def simulate(config: SimConfig | dict[str, Any], strategy: Strategy,
+             seed: int | np.random.SeedSequence = 0) -> RunResult:
+    """Run one replication: ``simulate(build_config({...}), DoNothing(), seed=1)``."""
+    cfg = config if isinstance(config, SimConfig) else build_config(config)
+    return Simulation(cfg, strategy, seed).run()

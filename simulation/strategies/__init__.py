@@ -1,0 +1,12 @@
+"""Retention strategies, injected into the engine (see :class:`Strategy`)."""
+
+from .base import DoNothing, Strategy
+from .registry import STRATEGY_TYPES, build_strategies, build_strategy
+from .rules import compile_rule
+from .targeting import DEFAULT_SCORE_WEIGHTS, KEY_MOMENTS, KeyMomentTriggers, RuleTargeting, ScoreThreshold, churn_score
+
+__all__ = [
+    "Strategy", "DoNothing", "RuleTargeting", "ScoreThreshold", "KeyMomentTriggers",
+    "KEY_MOMENTS", "DEFAULT_SCORE_WEIGHTS", "churn_score", "compile_rule", "STRATEGY_TYPES", "build_strategy",
+    "build_strategies",
+]

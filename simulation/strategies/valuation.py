@@ -1,0 +1,117 @@
+"""The planner's estimate of what an offer is worth to a customer, from observable data only.
+
+The optimizer needs, per (customer, offer, channel): the acceptance probability, the value if
+accepted, and the costs. Nothing here reads the hidden truth; the estimate uses the scenario's
+hazard tables (the operator's fitted churn model) applied to what the operator sees: the
+observed stage (decline only when a usage drop is flagged), the value tier, the contract and
+the contact history.
+
+With h the estimated monthly exit probability and S_T(h) = sum_{k=1..T} (1 - h)^k the
+expected months a customer stays within T months,
+
+    value if accepted = ARPU * (S_T(h') - S_T(h)) + ARPU * arpu_shift * S_T(h')
+        h' = h * churn_multiplier * (lock-in if the offer signs a contract), and for a flagged
+        decline the recovery probability blends in the maturity hazard;
+    fatigue loss of a reached contact = ARPU * (S_W(h) - S_W(h * (1 + delta))),
+        delta the fatigue step this contact adds (every contact in growth, beyond the free
+        ones otherwise), over the fatigue window W;
+    p_accept = reach (connect rate, channel reach, store visit) * accept_prob * multiplier.
+
+A deliberately simple, explainable model: the point of the simulation is to show what such
+a plan achieves when the truth is messier (lagged, noisy detection; escalating decline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..stages import DECLINE, GROWTH, MATURITY, STAGE_NAMES, TIER_NAMES
+from ..view import MonthView
+
+__all__ = ["OptionEstimates", "estimate_options", "stay_months"]
+
+
+def stay_months(h: np.ndarray, months: int | np.ndarray) -> np.ndarray:
+    """S_T(h): expected months on the network within the next T months at hazard h."""
+    h = np.clip(np.asarray(h, dtype=np.float64), 1e-9, 1.0)
+    q = 1.0 - h
+    return q * (1.0 - q ** months) / h
+
+
+@dataclass(frozen=True)
+class OptionEstimates:
+    """Flat arrays, one entry per candidate (customer, offer, channel)."""
+
+    customer: np.ndarray
+    offer: np.ndarray        # offer codes
+    channel: np.ndarray      # channel codes
+    p_accept: np.ndarray
+    value: np.ndarray
+    contact_cost: np.ndarray  # expected contact cost plus expected fatigue loss
+    offer_cost: np.ndarray
+    reserve: np.ndarray       # worst-case cost the engine reserves against the budget
+
+    @property
+    def net_value(self) -> np.ndarray:
+        return self.p_accept * (self.value - self.offer_cost) - self.contact_cost
+
+
+def estimate_options(view: MonthView, channels: tuple[str, ...]) -> OptionEstimates:
+    """Estimates for every eligible customer x configured offer x the given channels."""
+    cfg = view.config
+    lc, cc = cfg.lifecycle, cfg.call_centre
+    idx = np.flatnonzero(view.eligible)
+    stage = view.stage[idx].astype(np.int64)
+    tier = view.tier[idx].astype(np.int64)
+    exit_t = np.array([[lc.exit_hazard[s] * lc.tier_exit_multiplier[k] for k in TIER_NAMES]
+                       for s in STAGE_NAMES])
+    h = exit_t[stage, tier]
+    locked = view.in_contract[idx]
+    h = np.where(locked, h * lc.contract_lock_in_multiplier, h)
+    h_mature = exit_t[MATURITY, tier]
+    arpu = view.arpu[idx].astype(np.float64)
+
+    fc = cfg.fatigue
+    c_recent = view.contacts_recent[idx].astype(np.float64)
+    delta = np.where(stage == GROWTH, fc.growth_per_contact,
+                     np.where(c_recent + 1 > fc.free_contacts, fc.per_excess_contact, 0.0))
+    fatigue_loss = arpu * (stay_months(h, fc.window_months)
+                           - stay_months(np.minimum(h * (1 + delta), 1.0), fc.window_months))
+
+    names = ("call", *cfg.channels)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in OptionEstimates.__dataclass_fields__}
+    for o_code, (o_name, o) in enumerate(cfg.offers.items()):
+        lock = lc.contract_lock_in_multiplier if o.contract else 1.0
+        base_after = np.where(stage == DECLINE,
+                              o.recovery_prob * h_mature + (1 - o.recovery_prob) * h, h)
+        h_after = np.minimum(base_after * o.churn_multiplier * np.where(locked, 1.0, lock), 1.0)
+        s_after = stay_months(h_after, o.term_months)
+        value = arpu * (s_after - stay_months(h, o.term_months)) + arpu * o.arpu_shift * s_after
+        for ch in channels:
+            c_code = names.index(ch)
+            if ch == "call":
+                reach = cc.connect_rate
+                mult = 1.0
+                expected_contact = cc.cost_per_attempt + cc.connect_rate * cc.cost_per_connected
+                worst_contact = cc.cost_per_attempt + cc.cost_per_connected
+            else:
+                chc = cfg.channels[ch]
+                visit = chc.visit_prob if ch == "store" else 1.0
+                reach = visit * chc.reach
+                mult = chc.response_multiplier
+                expected_contact = visit * chc.cost_per_contact
+                worst_contact = chc.cost_per_contact
+            p = np.full(idx.size, min(reach * min(o.accept_prob * mult, 1.0), 1.0))
+            parts["customer"].append(idx)
+            parts["offer"].append(np.full(idx.size, o_code))
+            parts["channel"].append(np.full(idx.size, c_code))
+            parts["p_accept"].append(p)
+            parts["value"].append(value)
+            parts["contact_cost"].append(expected_contact + reach * fatigue_loss)
+            parts["offer_cost"].append(np.full(idx.size, o.cost))
+            parts["reserve"].append(np.full(idx.size, worst_contact + o.cost))
+        del o_name
+    return OptionEstimates(**{k: np.concatenate(v) if v else np.zeros(0)
+                              for k, v in parts.items()})
