@@ -93,24 +93,17 @@ def _generate(args: argparse.Namespace) -> int:
     import yaml
 
     from .atomic import write_atomically
-    from .demo import CHANNELS, OFFERS, generate_base
+    from .demo import generate_base, scale_limits
 
     options, customers = generate_base(args.customers, seed=args.seed)
     out = Path(args.out)
-    template = yaml.safe_load((bundled_scenario(DEFAULT_SCENARIO)).read_text(encoding="utf-8"))
-    synthetic = template.pop("synthetic")
+    template = scale_limits(yaml.safe_load(bundled_scenario(DEFAULT_SCENARIO).read_text(encoding="utf-8")), args.customers)
     template |= {
         "name": f"generated-{args.customers}-seed{args.seed}",
         "options": f"options.{args.format}",
         "customers": f"customers.{args.format}",
+        "do_not_contact": None,
     }
-    # limits scale with the base so that the generated scenario binds like the bundled one
-    scale = args.customers / synthetic["customers"]
-    template["budget"] = round(template["budget"] * scale, 2)
-    for channel in template["channels"].values():
-        if channel and channel.get("capacity") is not None:
-            channel["capacity"] = int(round(channel["capacity"] * scale))
-    assert set(template["channels"]) == set(CHANNELS) and set(template["offers"]) == set(OFFERS)
 
     def table_writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
         if args.format == "csv":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base"]
+__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base", "scale_limits"]
 
 STAGES = ("acquisition", "growth", "maturity", "decline")
 STAGE_SHARE = (0.06, 0.14, 0.58, 0.22)
@@ -151,3 +151,32 @@ def generate_base(n_customers: int, *, seed: int = 7) -> tuple[pd.DataFrame, pd.
     options = pd.concat(parts, ignore_index=True)
     options = options.sort_values(["customer_id", "offer_id", "channel_id"], kind="stable").reset_index(drop=True)
     return options, customers
+
+
+def scale_limits(scenario: dict, n_customers: int) -> dict:
+    """The demo scenario's absolute limits (budget, capacities, counts) rescaled to another base size.
+
+    The bundled demo is sized for ``synthetic.customers`` subscribers; a generated base of
+    another size gets limits in proportion, so that the same limits bind.
+    """
+    scale = n_customers / scenario["synthetic"]["customers"]
+    out = {k: v for k, v in scenario.items() if k != "synthetic"}
+    out["budget"] = round(scenario["budget"] * scale, 2)
+    out["channels"] = {
+        k: {**v, "capacity": int(round(v["capacity"] * scale))} if v and v.get("capacity") is not None else v
+        for k, v in scenario["channels"].items()
+    }
+    out["offers"] = {
+        k: {
+            **v,
+            **{f: int(round(v[f] * scale)) for f in ("max_targets", "min_targets") if v.get(f) is not None},
+            **({"budget": round(v["budget"] * scale, 2)} if v.get("budget") is not None else {}),
+        }
+        if v
+        else v
+        for k, v in scenario["offers"].items()
+    }
+    out["rules"] = [
+        {**r, **{b: round(r[b] * scale) for b in ("max", "min") if r.get(b) is not None}} for r in scenario.get("rules", [])
+    ]
+    return out

@@ -38,7 +38,7 @@ class CbcBackend:
 
         problem = pulp.LpProblem("campaign", pulp.LpMaximize)
         variables = [
-            pulp.LpVariable(
+            problem.add_variable(
                 f"x{j}", 0, float(model.col_upper[j]),
                 cat=pulp.LpInteger if integer and model.integer[j] else pulp.LpContinuous,
             )
@@ -117,6 +117,8 @@ class CbcBackend:
             status = RawStatus.INFEASIBLE if problem.status == pulp.LpStatusInfeasible else RawStatus.ERROR
             return RawSolution(status, None, None, None, runtime)
         x = np.array([v.varValue or 0.0 for v in variables])
-        duals = np.array([sum(problem.constraints[n].pi or 0.0 for n in row) for row in names], dtype=np.float64)
+        duals = np.array(
+            [sum(problem.get_constraint_by_name(n).pi or 0.0 for n in row) for row in names], dtype=np.float64
+        )
         objective = float(model.objective @ x)
         return RawSolution(RawStatus.OPTIMAL, x, objective, objective, runtime, row_duals=duals)

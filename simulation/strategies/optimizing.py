@@ -43,7 +43,8 @@ class OptimizerStrategy:
     def __init__(self, channels: tuple[str, ...] | list[str] = ("call", "sms"),
                  max_options: int = 20_000, shortlist_factor: float = 3.0,
                  solver: str = "highs", time_limit: float = 10.0, mip_gap: float = 5e-3,
-                 min_net_value: float = 0.0, name: str = "optimizer") -> None:
+                 min_net_value: float = 0.0, horizon_months: int = 24,
+                 name: str = "optimizer") -> None:
         import optimizer  # fail at construction, not mid-run, if the package is missing
 
         self._optimizer = None  # the module is re-imported lazily in workers
@@ -61,6 +62,10 @@ class OptimizerStrategy:
         self.solver = solver
         self.time_limit = float(time_limit)
         self.min_net_value = float(min_net_value)
+        if horizon_months < 1:
+            raise SimulationConfigError(f"strategies.{name}.horizon_months",
+                                        f"(={horizon_months}) must be >= 1")
+        self.horizon_months = int(horizon_months)
         self.history: list[dict[str, Any]] = []
 
     @property
@@ -75,7 +80,7 @@ class OptimizerStrategy:
                 raise SimulationConfigError(f"strategies.{self.name}.channels",
                                             f"(={ch!r}) is not configured; known: "
                                             f"{view.channel_names}")
-        est = estimate_options(view, self.channels)
+        est = estimate_options(view, self.channels, self.horizon_months)
         net = est.net_value
         keep = np.flatnonzero(net > self.min_net_value)
         if keep.size:

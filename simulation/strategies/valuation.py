@@ -9,9 +9,13 @@ the contact history.
 With h the estimated monthly exit probability and S_T(h) = sum_{k=1..T} (1 - h)^k the
 expected months a customer stays within T months,
 
-    value if accepted = ARPU * (S_T(h') - S_T(h)) + ARPU * arpu_shift * S_T(h')
+    value if accepted = ARPU * (S'(H) - S_H(h)) + ARPU * arpu_shift * S_T(h')
+        S'(H) = S_T(h') + (1 - h')^T S_{H-T}(h): expected months within the valuation horizon
+        H when the hazard is h' for the offer's term T and h after it (a customer kept
+        during the term keeps paying afterwards);
         h' = h * churn_multiplier * (lock-in if the offer signs a contract), and for a flagged
-        decline the recovery probability blends in the maturity hazard;
+        decline the recovery probability blends in the maturity hazard; a flagged decline's
+        h includes the escalation over the months the reporting lag hides;
     fatigue loss of a reached contact = ARPU * (S_W(h) - S_W(h * (1 + delta))),
         delta the fatigue step this contact adds (every contact in growth, beyond the free
         ones otherwise), over the fatigue window W;
@@ -58,7 +62,8 @@ class OptionEstimates:
         return self.p_accept * (self.value - self.offer_cost) - self.contact_cost
 
 
-def estimate_options(view: MonthView, channels: tuple[str, ...]) -> OptionEstimates:
+def estimate_options(view: MonthView, channels: tuple[str, ...],
+                     horizon_months: int = 24) -> OptionEstimates:
     """Estimates for every eligible customer x configured offer x the given channels."""
     cfg = view.config
     lc, cc = cfg.lifecycle, cfg.call_centre
@@ -67,10 +72,19 @@ def estimate_options(view: MonthView, channels: tuple[str, ...]) -> OptionEstima
     tier = view.tier[idx].astype(np.int64)
     exit_t = np.array([[lc.exit_hazard[s] * lc.tier_exit_multiplier[k] for k in TIER_NAMES]
                        for s in STAGE_NAMES])
-    h = exit_t[stage, tier]
+    h_mature = exit_t[MATURITY, tier]
+    # Acquisition and growth customers mature at the maturity tenure: over the horizon their
+    # hazard is the stage hazard for the months left and the maturity hazard after.
+    mt = lc.maturity_tenure_months or 6
+    early = np.clip(mt - view.tenure[idx].astype(np.float64), 0.0, horizon_months)
+    h = np.where(stage < MATURITY,
+                 (early * exit_t[stage, tier] + (horizon_months - early) * h_mature)
+                 / horizon_months, exit_t[stage, tier])
     locked = view.in_contract[idx]
     h = np.where(locked, h * lc.contract_lock_in_multiplier, h)
-    h_mature = exit_t[MATURITY, tier]
+    hidden = cfg.usage.report_lag_months + 1
+    esc = min(lc.decline_escalation ** hidden, lc.decline_escalation_cap)
+    h = np.where(stage == DECLINE, np.minimum(h * esc, 1.0), h)
     arpu = view.arpu[idx].astype(np.float64)
 
     fc = cfg.fatigue
@@ -87,8 +101,10 @@ def estimate_options(view: MonthView, channels: tuple[str, ...]) -> OptionEstima
         base_after = np.where(stage == DECLINE,
                               o.recovery_prob * h_mature + (1 - o.recovery_prob) * h, h)
         h_after = np.minimum(base_after * o.churn_multiplier * np.where(locked, 1.0, lock), 1.0)
-        s_after = stay_months(h_after, o.term_months)
-        value = arpu * (s_after - stay_months(h, o.term_months)) + arpu * o.arpu_shift * s_after
+        T = min(o.term_months, horizon_months)
+        s_after = stay_months(h_after, T)
+        s_with = s_after + (1.0 - h_after) ** T * stay_months(h, horizon_months - T)
+        value = arpu * (s_with - stay_months(h, horizon_months)) + arpu * o.arpu_shift * s_after
         for ch in channels:
             c_code = names.index(ch)
             if ch == "call":

@@ -116,14 +116,14 @@ class GapInstance:
         return self.cost.shape[1]
 
 
-def read_orlib_gap(path: Path, prefix: str = "c") -> list[GapInstance]:
+def read_orlib_gap(path: Path, letter: str | None = None) -> list[GapInstance]:
     """All problems of an OR-Library GAP file.
 
     Format (cases README, "gap/orlib"; OR-Library gapinfo): the number of problems P, then per
     problem: ``m n``; the m x n cost/profit matrix (row i = agent i); the m x n resource matrix;
-    the m capacities. Line breaks carry no meaning. Problem k is named ``{prefix}{m}{n}-k``
-    (gap1 #1 = c515-1) for gap1..gap12; for gapa..gapd the name is ``{letter}{m:02d}{n}``
-    (a05100), as in gap_optima.csv.
+    the m capacities. Line breaks carry no meaning. Without ``letter`` (gap1..gap12) problem k
+    is named ``c{m}{n}-k`` (gap1 #1 = c515-1); with it (gapa..gapd, Chu and Beasley) the name
+    is ``{letter}{m:02d}{n}`` (a05100), as in gap_optima.csv.
     """
     tokens = _numbers(path)
     pos = 0
@@ -143,7 +143,7 @@ def read_orlib_gap(path: Path, prefix: str = "c") -> list[GapInstance]:
         cost = take(m * n).reshape(m, n)
         weight = take(m * n).reshape(m, n)
         capacity = take(m)
-        name = f"{prefix}{m}{n}-{k}" if prefix == "c" else f"{prefix}{m:02d}{n}"
+        name = f"c{m}{n}-{k}" if letter is None else f"{letter}{m:02d}{n}"
         out.append(GapInstance(name, cost, weight, capacity))
     if pos != len(tokens):
         raise ValueError(f"{path}: {len(tokens) - pos} numbers left after {problems} problems")
