@@ -85,7 +85,7 @@ def main() -> None:
             table.add_row(f"{size:,}", f"{r['options']:,}", r["engine"], r["status"], f"{r['seconds']:.2f}",
                           f"{r['peak_rss_mb']:.0f}", f"{r['objective']:,.4f}" if r["objective"] is not None else "-",
                           str(r["verified"]), ratio, diff)
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

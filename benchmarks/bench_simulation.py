@@ -47,26 +47,36 @@ def plain_simpy_rate(events: int = 1_000_000) -> float:
 def bench_config(customers: int, months: int):  # type: ignore[no-untyped-def]
     from simulation import build_config
 
-    return build_config({
-        "name": f"bench_{customers}",
-        "horizon_months": months,
-        # Budget and seats scale with the base: 208 seats (the source's 10088 centre) at 1M.
-        "budget_per_month": 1.5 * customers,
-        "population": {"customers": customers, "gross_adds_per_month": 0.01 * customers},
-        "call_centre": {"seats": max(5, round(customers * 208 / 1_000_000)),
-                        "inbound_calls_per_hour": customers / 10_000},
-    })
+    return build_config(
+        {
+            "name": f"bench_{customers}",
+            "horizon_months": months,
+            # Budget and seats scale with the base: 208 seats (the source's 10088 centre) at 1M.
+            "budget_per_month": 1.5 * customers,
+            "population": {"customers": customers, "gross_adds_per_month": 0.01 * customers},
+            "call_centre": {
+                "seats": max(5, round(customers * 208 / 1_000_000)),
+                "inbound_calls_per_hour": customers / 10_000,
+            },
+        }
+    )
 
 
 def strategy():  # type: ignore[no-untyped-def]
     from simulation import KeyMomentTriggers
 
-    return KeyMomentTriggers([
-        {"moment": "usage_drop", "offer": "bill_credit", "channel": "call"},
-        {"moment": "contract_expiring", "offer": "bill_credit", "channel": "call",
-         "months_ahead": 1},
-        {"moment": "handset_change", "offer": "data_pack", "channel": "sms"},
-    ])
+    return KeyMomentTriggers(
+        [
+            {"moment": "usage_drop", "offer": "bill_credit", "channel": "call"},
+            {
+                "moment": "contract_expiring",
+                "offer": "bill_credit",
+                "channel": "call",
+                "months_ahead": 1,
+            },
+            {"moment": "handset_change", "offer": "data_pack", "channel": "sms"},
+        ]
+    )
 
 
 def _one_size(customers: int, months: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -80,14 +90,20 @@ def _one_size(customers: int, months: int, queue: mp.Queue) -> None:  # type: ig
     wall = time.perf_counter() - t0
     events = next(sim.env._eid)  # SimPy's event counter: events scheduled in this run
     ts = res.timeseries
-    queue.put({
-        "customers": customers, "months": months, "wall_s": wall, "init_s": t_init,
-        "customer_months": customers * months, "live_customer_months": int(ts["active"].sum()),
-        "calls_dialled": int(ts["calls_dialled"].sum()),
-        "inbound_calls": int(ts["inbound_calls"].sum()),
-        "simpy_events": events,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    })
+    queue.put(
+        {
+            "customers": customers,
+            "months": months,
+            "wall_s": wall,
+            "init_s": t_init,
+            "customer_months": customers * months,
+            "live_customer_months": int(ts["active"].sum()),
+            "calls_dialled": int(ts["calls_dialled"].sum()),
+            "inbound_calls": int(ts["inbound_calls"].sum()),
+            "simpy_events": events,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        }
+    )
 
 
 def run_size(customers: int, months: int) -> dict:
@@ -107,8 +123,9 @@ def scaling(customers: int, months: int, replications: int) -> tuple[float, floa
     times = []
     for workers in (1, 2):
         t0 = time.perf_counter()
-        run_experiment(cfg, {"keys": strategy()}, replications=replications, seed=1,
-                       workers=workers)
+        run_experiment(
+            cfg, {"keys": strategy()}, replications=replications, seed=1, workers=workers
+        )
         times.append(time.perf_counter() - t0)
     return times[0], times[1]
 
@@ -117,31 +134,42 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--customers", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--months", type=int, default=36)
-    ap.add_argument("--scaling", type=int, default=0, metavar="R",
-                    help="also time R replications of the smallest size on 1 and 2 workers")
+    ap.add_argument(
+        "--scaling",
+        type=int,
+        default=0,
+        metavar="R",
+        help="also time R replications of the smallest size on 1 and 2 workers",
+    )
     args = ap.parse_args(argv)
     if any(c <= 0 for c in args.customers) or args.months <= 0:
         ap.error("--customers and --months must be > 0")
 
     rate = plain_simpy_rate()
     print(f"plain SimPy: {rate:,.0f} events/s (1,000 processes x 1,000 timeouts)")
-    print(f"{'customers':>10} {'months':>6} {'wall s':>8} {'cust-months/s':>14} "
-          f"{'live c-m/s':>11} {'calls':>9} {'inbound':>8} {'SimPy ev':>9} {'ev/s':>9} "
-          f"{'peak RSS MB':>11}")
+    print(
+        f"{'customers':>10} {'months':>6} {'wall s':>8} {'cust-months/s':>14} "
+        f"{'live c-m/s':>11} {'calls':>9} {'inbound':>8} {'SimPy ev':>9} {'ev/s':>9} "
+        f"{'peak RSS MB':>11}"
+    )
     for n in args.customers:
         r = run_size(n, args.months)
         cms = r["customer_months"] / r["wall_s"]
-        print(f"{n:>10,} {args.months:>6} {r['wall_s']:>8.2f} {cms:>14,.0f} "
-              f"{r['live_customer_months'] / r['wall_s']:>11,.0f} {r['calls_dialled']:>9,} "
-              f"{r['inbound_calls']:>8,} {r['simpy_events']:>9,} "
-              f"{r['simpy_events'] / r['wall_s']:>9,.0f} {r['peak_rss_mb']:>11.0f}")
+        print(
+            f"{n:>10,} {args.months:>6} {r['wall_s']:>8.2f} {cms:>14,.0f} "
+            f"{r['live_customer_months'] / r['wall_s']:>11,.0f} {r['calls_dialled']:>9,} "
+            f"{r['inbound_calls']:>8,} {r['simpy_events']:>9,} "
+            f"{r['simpy_events'] / r['wall_s']:>9,.0f} {r['peak_rss_mb']:>11.0f}"
+        )
         verdict = "meets" if cms >= 1e6 else "MISSES"
         print(f"{'':>10} target >= 1,000,000 customer-months/s: {verdict}")
     if args.scaling:
         n = min(args.customers)
         t1, t2 = scaling(n, args.months, args.scaling)
-        print(f"{args.scaling} replications of {n:,} x {args.months}: 1 worker {t1:.1f} s, "
-              f"2 workers {t2:.1f} s, speed-up {t1 / t2:.2f}x")
+        print(
+            f"{args.scaling} replications of {n:,} x {args.months}: 1 worker {t1:.1f} s, "
+            f"2 workers {t2:.1f} s, speed-up {t1 / t2:.2f}x"
+        )
     return 0
 
 

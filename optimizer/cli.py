@@ -50,10 +50,16 @@ def _optimize(args: argparse.Namespace) -> int:
     from .solve import solve
     from .verify import verify_plan
 
+    from rich.console import Console
+
     start = time.perf_counter()
-    problem = load_problem(bundled_scenario(args.scenario))
-    result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
-    verification = verify_plan(problem, result.plan) if result.has_plan else None
+    status = Console(stderr=True, quiet=args.quiet).status
+    with status("reading the scenario and its tables"):
+        problem = load_problem(bundled_scenario(args.scenario))
+    with status(f"solving: {problem.n_customers:,} customers, {problem.n_options:,} options, {len(problem.limits)} coupling limits"):
+        result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
+    with status("verifying the plan against every limit"):
+        verification = verify_plan(problem, result.plan) if result.has_plan else None
     summary = summarise(problem, result, verification, wall_time=time.perf_counter() - start)
     if args.seed is not None:
         summary["seed"] = args.seed

@@ -103,10 +103,12 @@ def diagnose(problem: Problem, model: MatrixModel, backend: Backend, options: So
                 + ", ".join(examples),
             )
         )
+    empty = not x.any()
     binding = tuple(
         lim.name
         for i, lim in enumerate(problem.limits)
-        if slacks[i] <= 1e-6 and abs(lim.usage(x) - lim.rhs) <= 1e-6 * max(1.0, abs(lim.rhs))
-        and not (lim.rhs == 0 and lim.usage(x) == 0 and lim.sense == ">=" and not x.any())
+        if slacks[i] <= 1e-6
+        and abs(lim.usage(x) - lim.rhs) <= 1e-6 * max(1.0, abs(lim.rhs))
+        and not (empty and lim.rhs == 0)  # a ratio limit is "tight" at the empty plan without conflicting
     )
     return Diagnosis(tuple(violated), binding, f"elastic relaxation, least total relative violation ({backend.name})")

@@ -9,6 +9,8 @@ of budget worth". Its optimum is also reported as ``lp_bound``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .diagnose import diagnose
@@ -70,6 +72,9 @@ def solve(
         assert lp is not None and lp.objective is not None
         raw = RawSolution(RawStatus.OPTIMAL, lp.x, lp.objective, lp.objective, 0.0, message="LP relaxation integral")
     else:
+        if options.time_limit is not None and lp is not None:
+            # one time limit for the whole solve: the MIP gets what the LP left
+            options = replace(options, time_limit=max(0.01, options.time_limit - lp.runtime))
         raw = backend.solve_mip(model, options)
     status = _STATUS[raw.status]
     lp_runtime = lp.runtime if lp is not None else 0.0

@@ -38,8 +38,9 @@ class Verification:
 
 
 def _equal(series: pd.Series, value: Any) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(series) and not isinstance(value, str):
-        return series == value
+    # a numeric column compares as numbers whatever the YAML quoting ("5" and 5 both mean 5.0)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float) == float(value)
     return series.astype(str) == str(value)
 
 

@@ -14,12 +14,25 @@ common random numbers and compare strategies with paired confidence intervals.
 """
 
 from .calibration import (
-    CalibrationTarget, CallWave, calibrate_offer_effect, predicted_churn_reduction, xinjiang_10088,
+    CalibrationTarget,
+    CallWave,
+    calibrate_offer_effect,
+    predicted_churn_reduction,
+    xinjiang_10088,
 )
 from .callcentre import DAY_SECONDS, MONTH_SECONDS, CallCentre, MonthCalls
 from .config import (
-    ArrearsConfig, CallCentreConfig, ChannelConfig, FatigueConfig, LifecycleConfig, OfferConfig,
-    PopulationConfig, SimConfig, UsageConfig, build_config, load_scenario_file,
+    ArrearsConfig,
+    CallCentreConfig,
+    ChannelConfig,
+    FatigueConfig,
+    LifecycleConfig,
+    OfferConfig,
+    PopulationConfig,
+    SimConfig,
+    UsageConfig,
+    build_config,
+    load_scenario_file,
 )
 from .contacts import ContactPlan
 from .engine import Simulation, simulate
@@ -31,30 +44,91 @@ from .markov import absorption_times, monthly_matrix, occupancy, truncated_occup
 from .scenario import Scenario, bundled_scenarios, load_scenario, scenario_from_mapping
 from .stages import STAGE_NAMES, TIER_NAMES
 from .strategies import (
-    DEFAULT_SCORE_WEIGHTS, KEY_MOMENTS, STRATEGY_TYPES, DoNothing, KeyMomentTriggers,
-    RuleTargeting, ScoreThreshold, Strategy, build_strategies, build_strategy, churn_score,
+    DEFAULT_SCORE_WEIGHTS,
+    KEY_MOMENTS,
+    STRATEGY_TYPES,
+    DoNothing,
+    KeyMomentTriggers,
+    RuleTargeting,
+    ScoreThreshold,
+    Strategy,
+    build_strategies,
+    build_strategy,
+    churn_score,
     compile_rule,
 )
+from .strategies.optimizing import OptimizerStrategy
+from .strategies.valuation import OptionEstimates, estimate_options, stay_months
 from .streams import Streams, replication_seeds
 from .view import TAGS, MonthView
 
 __all__ = [
-    # configuration and scenarios
-    "SimConfig", "PopulationConfig", "LifecycleConfig", "ArrearsConfig", "UsageConfig",
-    "FatigueConfig", "CallCentreConfig", "ChannelConfig", "OfferConfig", "build_config",
-    "load_scenario_file", "Scenario", "load_scenario", "bundled_scenarios",
-    "scenario_from_mapping",
-    "SimulationConfigError", "STAGE_NAMES", "TIER_NAMES",
-    # running
-    "Simulation", "simulate", "Streams", "replication_seeds", "RunResult", "TOTAL_KPIS",
-    "run_experiment", "ExperimentResult", "mean_ci", "DEFAULT_COMPARE_KPIS",
-    # strategies
-    "Strategy", "DoNothing", "RuleTargeting", "ScoreThreshold", "KeyMomentTriggers",
-    "build_strategy", "build_strategies", "compile_rule", "ContactPlan", "MonthView", "TAGS",
-    "CallWave", "KEY_MOMENTS", "STRATEGY_TYPES", "DEFAULT_SCORE_WEIGHTS", "churn_score",
-    # call centre and theory
-    "CallCentre", "MonthCalls", "MONTH_SECONDS", "DAY_SECONDS", "erlang_c", "mean_wait", "service_level",
-    "monthly_matrix", "absorption_times", "occupancy", "truncated_occupancy",
+    "DAY_SECONDS",
+    "DEFAULT_COMPARE_KPIS",
+    "DEFAULT_SCORE_WEIGHTS",
+    "KEY_MOMENTS",
+    "MONTH_SECONDS",
+    "STAGE_NAMES",
+    "STRATEGY_TYPES",
+    "TAGS",
+    "TIER_NAMES",
+    "TOTAL_KPIS",
+    "ArrearsConfig",
     # calibration
-    "CalibrationTarget", "xinjiang_10088", "calibrate_offer_effect", "predicted_churn_reduction",
+    "CalibrationTarget",
+    # call centre and theory
+    "CallCentre",
+    "CallCentreConfig",
+    "CallWave",
+    "ChannelConfig",
+    "ContactPlan",
+    "DoNothing",
+    "ExperimentResult",
+    "FatigueConfig",
+    "KeyMomentTriggers",
+    "LifecycleConfig",
+    "MonthCalls",
+    "MonthView",
+    "OfferConfig",
+    "OptimizerStrategy",
+    "OptionEstimates",
+    "PopulationConfig",
+    "RuleTargeting",
+    "RunResult",
+    "Scenario",
+    "ScoreThreshold",
+    # configuration and scenarios
+    "SimConfig",
+    # running
+    "Simulation",
+    "SimulationConfigError",
+    # strategies
+    "Strategy",
+    "Streams",
+    "UsageConfig",
+    "absorption_times",
+    "build_config",
+    "build_strategies",
+    "build_strategy",
+    "bundled_scenarios",
+    "calibrate_offer_effect",
+    "churn_score",
+    "compile_rule",
+    "erlang_c",
+    "estimate_options",
+    "load_scenario",
+    "load_scenario_file",
+    "mean_ci",
+    "mean_wait",
+    "monthly_matrix",
+    "occupancy",
+    "predicted_churn_reduction",
+    "replication_seeds",
+    "run_experiment",
+    "scenario_from_mapping",
+    "service_level",
+    "simulate",
+    "stay_months",
+    "truncated_occupancy",
+    "xinjiang_10088",
 ]

@@ -35,8 +35,13 @@ from .markov import monthly_matrix
 from .stages import DECLINE, MATURITY, STAGE_NAMES, TIER_NAMES
 from .view import MonthView
 
-__all__ = ["CalibrationTarget", "xinjiang_10088", "calibrate_offer_effect", "CallWave",
-           "predicted_churn_reduction"]
+__all__ = [
+    "CalibrationTarget",
+    "CallWave",
+    "calibrate_offer_effect",
+    "predicted_churn_reduction",
+    "xinjiang_10088",
+]
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,9 @@ def _window_churn(cfg: SimConfig, multiplier: float, months: int) -> np.ndarray:
     return np.linalg.matrix_power(M, months)[:4, 4]
 
 
-def predicted_churn_reduction(cfg: SimConfig, offer: str, called_fraction: float,
-                              total_multiplier: float, months: int) -> float:
+def predicted_churn_reduction(
+    cfg: SimConfig, offer: str, called_fraction: float, total_multiplier: float, months: int
+) -> float:
     """1 - churn(called) / churn(all mid/high) for the wave described in the docstring."""
     pc = cfg.population
     pi = np.array([pc.initial_stage_mix[s] for s in STAGE_NAMES])
@@ -82,8 +88,9 @@ def predicted_churn_reduction(cfg: SimConfig, offer: str, called_fraction: float
     return float(1.0 - called / everyone)
 
 
-def calibrate_offer_effect(cfg: SimConfig, offer: str, called_fraction: float,
-                           target: CalibrationTarget | None = None) -> float:
+def calibrate_offer_effect(
+    cfg: SimConfig, offer: str, called_fraction: float, target: CalibrationTarget | None = None
+) -> float:
     """The offer ``churn_multiplier`` that reproduces the target churn reduction."""
     target = target or xinjiang_10088()
     if offer not in cfg.offers:
@@ -93,13 +100,18 @@ def calibrate_offer_effect(cfg: SimConfig, offer: str, called_fraction: float,
     lock = cfg.lifecycle.contract_lock_in_multiplier if cfg.offers[offer].contract else 1.0
 
     def gap(m: float) -> float:
-        return predicted_churn_reduction(cfg, offer, called_fraction, m,
-                                         target.window_months) - target.churn_reduction_called
+        return (
+            predicted_churn_reduction(cfg, offer, called_fraction, m, target.window_months)
+            - target.churn_reduction_called
+        )
 
     if gap(0.0) < 0:
-        raise SimulationConfigError("calibration", "even an offer that stops all churn cannot "
-                                    f"reach a {target.churn_reduction_called:.1%} reduction with "
-                                    "this acceptance; check connect and acceptance rates")
+        raise SimulationConfigError(
+            "calibration",
+            "even an offer that stops all churn cannot "
+            f"reach a {target.churn_reduction_called:.1%} reduction with "
+            "this acceptance; check connect and acceptance rates",
+        )
     total = brentq(gap, 0.0, 1.0, xtol=1e-10)
     return total / lock
 
@@ -109,23 +121,41 @@ class CallWave:
 
     uses_calls = True
 
-    def __init__(self, fraction: float, tiers: tuple[str, ...] = ("premium", "loyal",
-                                                                  "potential"),
-                 offer: str = "bill_credit", month: int = 0, name: str = "call_wave") -> None:
+    def __init__(
+        self,
+        fraction: float,
+        tiers: tuple[str, ...] = ("premium", "loyal", "potential"),
+        offer: str = "bill_credit",
+        month: int = 0,
+        name: str = "call_wave",
+    ) -> None:
         if not 0 < fraction <= 1:
-            raise SimulationConfigError(f"strategies.{name}.fraction",
-                                        f"(={fraction}) must be in (0, 1]")
+            raise SimulationConfigError(
+                f"strategies.{name}.fraction", f"(={fraction}) must be in (0, 1]"
+            )
         for t in tiers:
             if t not in TIER_NAMES:
                 raise SimulationConfigError(f"strategies.{name}.tiers", f"(={t!r}) is not a tier")
         self.fraction, self.tiers, self.offer, self.month, self.name = (
-            fraction, tuple(tiers), offer, month, name)
+            fraction,
+            tuple(tiers),
+            offer,
+            month,
+            name,
+        )
+
+    def validate(self, config: SimConfig) -> None:
+        if self.offer not in config.offers:
+            raise SimulationConfigError(
+                f"strategies.{self.name}.offer",
+                f"(={self.offer!r}) is not configured; known: {tuple(config.offers)}",
+            )
 
     def plan(self, view: MonthView, rng: np.random.Generator) -> ContactPlan:
         if view.month != self.month:
             return ContactPlan.empty()
         codes = [TIER_NAMES.index(t) for t in self.tiers]
         idx = np.flatnonzero(view.eligible & np.isin(view.tier, codes))
-        k = int(round(self.fraction * idx.size))
+        k = round(self.fraction * idx.size)
         chosen = rng.permutation(idx)[:k]
         return ContactPlan.build(view.config, chosen, self.offer, "call")

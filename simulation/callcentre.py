@@ -23,7 +23,7 @@ import simpy
 
 from .config import CallCentreConfig
 
-__all__ = ["CallCentre", "MonthCalls", "MONTH_SECONDS", "DAY_SECONDS"]
+__all__ = ["DAY_SECONDS", "MONTH_SECONDS", "CallCentre", "MonthCalls"]
 
 DAY_SECONDS = 86_400.0
 #: SimPy time is in seconds; a simulated month is 30 days.
@@ -34,10 +34,10 @@ MONTH_SECONDS = 30 * DAY_SECONDS
 class MonthCalls:
     """What the call centre did in one month."""
 
-    dialled: np.ndarray            # customer slots dialled, in dial order
-    connected: np.ndarray          # bool per dialled call
-    busy_seconds: float = 0.0      # seat-seconds spent on calls (outbound + inbound)
-    staffed_seconds: float = 0.0   # seat-seconds of working hours
+    dialled: np.ndarray  # customer slots dialled, in dial order
+    connected: np.ndarray  # bool per dialled call
+    busy_seconds: float = 0.0  # seat-seconds spent on calls (outbound + inbound)
+    staffed_seconds: float = 0.0  # seat-seconds of working hours
     inbound_waits: list[float] = field(default_factory=list)
 
     @property
@@ -52,8 +52,13 @@ class CallCentre:
     from the wait statistics (the queue starts empty each morning).
     """
 
-    def __init__(self, env: simpy.Environment, cfg: CallCentreConfig,
-                 rng: np.random.Generator, warmup_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: CallCentreConfig,
+        rng: np.random.Generator,
+        warmup_seconds: float = 0.0,
+    ) -> None:
         self.env = env
         self.cfg = cfg
         self.rng = rng
@@ -70,8 +75,9 @@ class CallCentre:
         mean_handle = r * c.handle_time_s + (1 - r) * c.no_answer_time_s
         return int(c.seats * c.days_per_month * self._shift_hours * 3600.0 / mean_handle)
 
-    def run_month(self, month: int, dial_list: np.ndarray, connects: np.ndarray,
-                  result: MonthCalls) -> simpy.events.Process:
+    def run_month(
+        self, month: int, dial_list: np.ndarray, connects: np.ndarray, result: MonthCalls
+    ) -> simpy.events.Process:
         """Start the month's shifts as a process; ``result`` is filled as calls complete.
 
         ``connects[i]`` says whether the i-th customer of ``dial_list`` answers.
@@ -79,8 +85,7 @@ class CallCentre:
         return self.env.process(self._month(month, dial_list, connects, result))
 
     # ------------------------------------------------------------------ processes
-    def _month(self, month: int, dial_list: np.ndarray, connects: np.ndarray,
-               result: MonthCalls):  # type: ignore[no-untyped-def]
+    def _month(self, month: int, dial_list: np.ndarray, connects: np.ndarray, result: MonthCalls):  # type: ignore[no-untyped-def]
         c = self.cfg
         n = int(dial_list.size)
         # One batch of handle times for the month: vectorised, and the number drawn does not
@@ -106,13 +111,22 @@ class CallCentre:
                     self.env.process(self._agent(end, n, handle, state, done, result))
             yield self.env.timeout(end - self.env.now)
         # Let calls running at the last shift's end finish inside this month.
-        result.dialled = dial_list[np.asarray(done, dtype=np.int64)] if done else \
-            np.zeros(0, dtype=np.int64)
-        result.connected = connects[np.asarray(done, dtype=np.int64)] if done else \
-            np.zeros(0, dtype=bool)
+        result.dialled = (
+            dial_list[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=np.int64)
+        )
+        result.connected = (
+            connects[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=bool)
+        )
 
-    def _agent(self, shift_end: float, n: int, handle: list[float], state: dict[str, int],
-               done: list[int], result: MonthCalls):  # type: ignore[no-untyped-def]
+    def _agent(
+        self,
+        shift_end: float,
+        n: int,
+        handle: list[float],
+        state: dict[str, int],
+        done: list[int],
+        result: MonthCalls,
+    ):  # type: ignore[no-untyped-def]
         env = self.env
         while state["next"] < n and env.now < shift_end:
             with self.seats.request(priority=1) as req:
@@ -124,12 +138,10 @@ class CallCentre:
                     done.append(i)
                     yield env.timeout(handle[i])
                 result.busy_seconds += env.now - began
-            if self._inbound_waiting:
-                # Give the seat to the hotline, then queue behind it for the next one.
-                continue
+            # Leaving the with-block gave the seat back: a waiting hotline caller (priority 0)
+            # gets it first, and this agent queues behind for the next one.
 
-    def _inbound_source(self, start: float, end: float,
-                        result: MonthCalls):  # type: ignore[no-untyped-def]
+    def _inbound_source(self, start: float, end: float, result: MonthCalls):  # type: ignore[no-untyped-def]
         c = self.cfg
         rate = c.inbound_calls_per_hour / 3600.0
         # Arrival times of the shift drawn at once: a Poisson count, then sorted uniforms.
@@ -141,8 +153,7 @@ class CallCentre:
                 yield self.env.timeout(t - self.env.now)
             self.env.process(self._caller(t, s, t - start >= self.warmup_seconds, result))
 
-    def _caller(self, arrived: float, service: float, counted: bool,
-                result: MonthCalls):  # type: ignore[no-untyped-def]
+    def _caller(self, arrived: float, service: float, counted: bool, result: MonthCalls):  # type: ignore[no-untyped-def]
         self._inbound_waiting += 1
         with self.seats.request(priority=0) as req:
             yield req

@@ -13,15 +13,18 @@ customers churned at 10.0% against 6.4% (a fatigue multiplier of 10.0/6.4 = 1.56
 Other numbers are plausible placeholders, marked as such, to be replaced by a calibration.
 """
 
+# ruff: noqa: RUF009  (``_rule`` returns a dataclasses.field: the call *is* the field spec)
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -29,15 +32,15 @@ from .errors import SimulationConfigError
 from .stages import STAGE_NAMES, TIER_NAMES
 
 __all__ = [
-    "PopulationConfig",
-    "LifecycleConfig",
     "ArrearsConfig",
-    "UsageConfig",
-    "FatigueConfig",
     "CallCentreConfig",
     "ChannelConfig",
+    "FatigueConfig",
+    "LifecycleConfig",
     "OfferConfig",
+    "PopulationConfig",
     "SimConfig",
+    "UsageConfig",
     "build_config",
     "load_scenario_file",
 ]
@@ -46,8 +49,12 @@ ACTIVE_STAGES = STAGE_NAMES  # the four live stages; exit is not configurable
 PRE_DECLINE = STAGE_NAMES[:3]
 
 
-def _rule(rule: str, default: Any = dataclasses.MISSING, keys: tuple[str, ...] | None = None,
-          factory: Any = dataclasses.MISSING) -> Any:
+def _rule(
+    rule: str,
+    default: Any = dataclasses.MISSING,
+    keys: tuple[str, ...] | None = None,
+    factory: Any = dataclasses.MISSING,
+) -> Any:
     meta = {"rule": rule, "keys": keys}
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata=meta)
@@ -68,21 +75,26 @@ class PopulationConfig:
 
     customers: int = _rule("posint", 100_000)
     gross_adds_per_month: float = _rule("rate", 0.0)
-    tier_mix: dict[str, float] = _rule("prob", keys=TIER_NAMES,
-                                       factory=_tier_map(0.05, 0.15, 0.30, 0.25, 0.25))
-    initial_stage_mix: dict[str, float] = _rule("prob", keys=STAGE_NAMES,
-                                                factory=_stage_map(0.03, 0.12, 0.75, 0.10))
+    tier_mix: dict[str, float] = _rule(
+        "prob", keys=TIER_NAMES, factory=_tier_map(0.05, 0.15, 0.30, 0.25, 0.25)
+    )
+    initial_stage_mix: dict[str, float] = _rule(
+        "prob", keys=STAGE_NAMES, factory=_stage_map(0.03, 0.12, 0.75, 0.10)
+    )
     max_initial_tenure_months: int = _rule("posint", 120)
     contract_share: float = _rule("prob", 0.30)
     contract_max_months: int = _rule("posint", 24)
     # Premium ARPU/MOU/data are the called customers' figures (217 yuan, 1472 min, 152 MB);
     # the other tiers are placeholders chosen so the base mean ARPU is near the sources' 59.4.
-    arpu_mean: dict[str, float] = _rule("rate", keys=TIER_NAMES,
-                                        factory=_tier_map(217.0, 100.0, 60.0, 45.0, 25.0))
-    mou_mean: dict[str, float] = _rule("rate", keys=TIER_NAMES,
-                                       factory=_tier_map(1472.0, 600.0, 251.0, 150.0, 100.0))
-    data_mean_mb: dict[str, float] = _rule("rate", keys=TIER_NAMES,
-                                           factory=_tier_map(152.0, 120.0, 90.0, 80.0, 40.0))
+    arpu_mean: dict[str, float] = _rule(
+        "rate", keys=TIER_NAMES, factory=_tier_map(217.0, 100.0, 60.0, 45.0, 25.0)
+    )
+    mou_mean: dict[str, float] = _rule(
+        "rate", keys=TIER_NAMES, factory=_tier_map(1472.0, 600.0, 251.0, 150.0, 100.0)
+    )
+    data_mean_mb: dict[str, float] = _rule(
+        "rate", keys=TIER_NAMES, factory=_tier_map(152.0, 120.0, 90.0, 80.0, 40.0)
+    )
     usage_dispersion: float = _rule("rate", 0.4)
 
 
@@ -96,22 +108,27 @@ class LifecycleConfig:
     neutral) turns the lifecycle into a Markov chain that the tests check against theory.
     """
 
-    exit_hazard: dict[str, float] = _rule("prob", keys=STAGE_NAMES,
-                                          factory=_stage_map(0.02, 0.025, 0.008, 0.06))
-    decline_hazard: dict[str, float] = _rule("prob", keys=PRE_DECLINE,
-                                             factory=lambda: {"acquisition": 0.01,
-                                                              "growth": 0.02,
-                                                              "maturity": 0.012})
+    exit_hazard: dict[str, float] = _rule(
+        "prob", keys=STAGE_NAMES, factory=_stage_map(0.02, 0.025, 0.008, 0.06)
+    )
+    decline_hazard: dict[str, float] = _rule(
+        "prob",
+        keys=PRE_DECLINE,
+        factory=lambda: {"acquisition": 0.01, "growth": 0.02, "maturity": 0.012},
+    )
     acquisition_to_growth: float = _rule("prob", 1.0)
     growth_to_maturity: float = _rule("prob", 0.2)
     maturity_tenure_months: int | None = _rule("posint_or_none", 6)
     recovery_hazard: float = _rule("prob", 0.05)
-    reentry_share: dict[str, float] = _rule("prob", keys=STAGE_NAMES,
-                                            factory=_stage_map(0.05, 0.10, 0.15, 0.10))
-    tier_exit_multiplier: dict[str, float] = _rule("rate", keys=TIER_NAMES,
-                                                   factory=_tier_map(0.6, 0.8, 1.0, 1.2, 2.0))
-    tier_decline_multiplier: dict[str, float] = _rule("rate", keys=TIER_NAMES,
-                                                      factory=_tier_map(0.8, 0.9, 1.0, 1.1, 1.5))
+    reentry_share: dict[str, float] = _rule(
+        "prob", keys=STAGE_NAMES, factory=_stage_map(0.05, 0.10, 0.15, 0.10)
+    )
+    tier_exit_multiplier: dict[str, float] = _rule(
+        "rate", keys=TIER_NAMES, factory=_tier_map(0.6, 0.8, 1.0, 1.2, 2.0)
+    )
+    tier_decline_multiplier: dict[str, float] = _rule(
+        "rate", keys=TIER_NAMES, factory=_tier_map(0.8, 0.9, 1.0, 1.1, 1.5)
+    )
     # Early-tenure boost: multiplier 1 + boost * exp(-tenure / scale).
     tenure_boost: float = _rule("rate", 0.5)
     tenure_scale_months: float = _rule("pos", 12.0)
@@ -125,8 +142,9 @@ class LifecycleConfig:
 class ArrearsConfig:
     """Arrears -> suspension after 1 month -> cancellation after 3 months unless cured."""
 
-    monthly_prob: dict[str, float] = _rule("prob", keys=STAGE_NAMES,
-                                           factory=_stage_map(0.01, 0.01, 0.004, 0.03))
+    monthly_prob: dict[str, float] = _rule(
+        "prob", keys=STAGE_NAMES, factory=_stage_map(0.01, 0.01, 0.004, 0.03)
+    )
     cure_prob: float = _rule("prob", 0.5)
     winback_cure_prob: float = _rule("prob", 0.8)
     suspend_after_months: int = _rule("posint", 1)
@@ -192,8 +210,9 @@ def _default_channels() -> dict[str, ChannelConfig]:
     return {
         "sms": ChannelConfig(cost_per_contact=0.05, reach=0.9, response_multiplier=0.15),
         "app": ChannelConfig(cost_per_contact=0.01, reach=0.3, response_multiplier=0.3),
-        "store": ChannelConfig(cost_per_contact=5.0, reach=1.0, response_multiplier=1.2,
-                               visit_prob=0.05),
+        "store": ChannelConfig(
+            cost_per_contact=5.0, reach=1.0, response_multiplier=1.2, visit_prob=0.05
+        ),
     }
 
 
@@ -215,9 +234,17 @@ class OfferConfig:
 def _default_offers() -> dict[str, OfferConfig]:
     return {
         "bill_credit": OfferConfig(),
-        "data_pack": OfferConfig(cost=10.0, term_months=6, accept_prob=0.35,
-                                 churn_multiplier=0.8, recovery_prob=0.3, arpu_shift=0.03,
-                                 mou_shift=0.0, data_shift=0.296, contract=False),
+        "data_pack": OfferConfig(
+            cost=10.0,
+            term_months=6,
+            accept_prob=0.35,
+            churn_multiplier=0.8,
+            recovery_prob=0.3,
+            arpu_shift=0.03,
+            mou_shift=0.0,
+            data_shift=0.296,
+            contract=False,
+        ),
     }
 
 
@@ -239,12 +266,13 @@ class SimConfig:
     channels: dict[str, ChannelConfig] = field(default_factory=_default_channels)
     offers: dict[str, OfferConfig] = field(default_factory=_default_offers)
 
-    def replace(self, **changes: Any) -> "SimConfig":
+    def replace(self, **changes: Any) -> SimConfig:
         """A copy with top-level changes, re-validated (dataclasses.replace plus checks)."""
         return build_config(_as_mapping(dataclasses.replace(self, **changes)))
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def _check_value(key: str, rule: str, value: Any) -> Any:
     if rule == "bool":
@@ -254,8 +282,11 @@ def _check_value(key: str, rule: str, value: Any) -> Any:
     if rule in ("posint", "nonnegint", "posint_or_none"):
         if value is None and rule == "posint_or_none":
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and not value.is_integer()):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not value.is_integer())
+        ):
             raise SimulationConfigError(key, f"(={value!r}) must be an integer")
         value = int(value)
         if rule == "nonnegint" and value < 0:
@@ -303,8 +334,9 @@ def _build(cls: type, data: Any, path: str) -> Any:
             item_cls = typing.get_args(hint)[1]
             if not isinstance(value, Mapping):
                 raise SimulationConfigError(key, f"(={value!r}) must be a mapping")
-            kwargs[name] = {str(k): _build(item_cls, v, _join(key, str(k)))
-                            for k, v in value.items()}
+            kwargs[name] = {
+                str(k): _build(item_cls, v, _join(key, str(k))) for k, v in value.items()
+            }
         elif origin is dict:
             allowed = f.metadata.get("keys")
             if not isinstance(value, Mapping):
@@ -313,14 +345,18 @@ def _build(cls: type, data: Any, path: str) -> Any:
             merged = dict(default)
             for k, v in value.items():
                 if allowed is not None and k not in allowed:
-                    raise SimulationConfigError(_join(key, str(k)),
-                                                f"unknown key; expected one of {list(allowed)}")
+                    raise SimulationConfigError(
+                        _join(key, str(k)), f"unknown key; expected one of {list(allowed)}"
+                    )
                 merged[k] = _check_value(_join(key, str(k)), rule, v)
             kwargs[name] = merged
         elif rule is not None:
             kwargs[name] = _check_value(key, rule, value)
-        elif origin is tuple or hint is tuple or (
-                isinstance(hint, types.GenericAlias) and origin is tuple):
+        elif (
+            origin is tuple
+            or hint is tuple
+            or (isinstance(hint, types.GenericAlias) and origin is tuple)
+        ):
             if isinstance(value, str) or not isinstance(value, (list, tuple)):
                 raise SimulationConfigError(key, f"(={value!r}) must be a list")
             kwargs[name] = tuple(str(v) for v in value)
@@ -349,22 +385,27 @@ def _cross_checks(cfg: SimConfig) -> None:
             raise SimulationConfigError(f"population.{mix_key}", f"(sum={total:g}) must sum to 1")
     for tier in cfg.mid_high_tiers:
         if tier not in TIER_NAMES:
-            raise SimulationConfigError("mid_high_tiers",
-                                        f"(={tier!r}) is not a value tier; expected {TIER_NAMES}")
+            raise SimulationConfigError(
+                "mid_high_tiers", f"(={tier!r}) is not a value tier; expected {TIER_NAMES}"
+            )
     ar = cfg.arrears
     if ar.suspend_after_months > ar.cancel_after_months:
-        raise SimulationConfigError("arrears.suspend_after_months",
-                                    f"(={ar.suspend_after_months}) must be <= "
-                                    f"cancel_after_months (={ar.cancel_after_months})")
+        raise SimulationConfigError(
+            "arrears.suspend_after_months",
+            f"(={ar.suspend_after_months}) must be <= "
+            f"cancel_after_months (={ar.cancel_after_months})",
+        )
     for stage in STAGE_NAMES:
         total = cfg.lifecycle.exit_hazard[stage] + cfg.lifecycle.decline_hazard.get(stage, 0.0)
         if total > 1.0:
-            raise SimulationConfigError(f"lifecycle.exit_hazard.{stage}",
-                                        f"exit + decline hazard (={total:g}) must be <= 1")
+            raise SimulationConfigError(
+                f"lifecycle.exit_hazard.{stage}", f"exit + decline hazard (={total:g}) must be <= 1"
+            )
     for name in cfg.channels:
         if name == "call":
-            raise SimulationConfigError("channels.call",
-                                        "the call channel is configured under call_centre")
+            raise SimulationConfigError(
+                "channels.call", "the call channel is configured under call_centre"
+            )
 
 
 def build_config(data: Mapping[str, Any] | SimConfig | None = None) -> SimConfig:

@@ -42,24 +42,35 @@ class ContactPlan:
     def __post_init__(self) -> None:
         n = len(self.customer)
         if len(self.offer) != n or len(self.channel) != n:
-            raise SimulationConfigError("plan", "customer, offer and channel must have equal "
-                                        f"lengths (={n}, {len(self.offer)}, {len(self.channel)})")
+            raise SimulationConfigError(
+                "plan",
+                "customer, offer and channel must have equal "
+                f"lengths (={n}, {len(self.offer)}, {len(self.channel)})",
+            )
 
     def __len__(self) -> int:
-        return int(len(self.customer))
+        return len(self.customer)
 
     @classmethod
-    def empty(cls) -> "ContactPlan":
+    def empty(cls) -> ContactPlan:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int8))
 
     @classmethod
-    def build(cls, cfg: SimConfig, customers: np.ndarray, offer: str | np.ndarray,
-              channel: str | np.ndarray) -> "ContactPlan":
+    def build(
+        cls,
+        cfg: SimConfig,
+        customers: np.ndarray,
+        offer: str | np.ndarray,
+        channel: str | np.ndarray,
+    ) -> ContactPlan:
         """Plan from names (one name for all rows, or an array of names per row)."""
         customers = np.asarray(customers, dtype=np.int64)
         n = customers.size
-        return cls(customers, _codes(list(cfg.offers), offer, n, "offer"),
-                   _codes(list(channel_names(cfg)), channel, n, "channel"))
+        return cls(
+            customers,
+            _codes(list(cfg.offers), offer, n, "offer"),
+            _codes(list(channel_names(cfg)), channel, n, "channel"),
+        )
 
 
 def _codes(names: list[str], value: str | np.ndarray, n: int, what: str) -> np.ndarray:
@@ -81,22 +92,26 @@ def _codes(names: list[str], value: str | np.ndarray, n: int, what: str) -> np.n
 def worst_case_cost(cfg: SimConfig, plan: ContactPlan) -> np.ndarray:
     """Cost each row could reach: its contact cost plus the offer's cost if accepted."""
     cc = cfg.call_centre
-    contact = np.array([cc.cost_per_attempt + cc.cost_per_connected]
-                       + [ch.cost_per_contact for ch in cfg.channels.values()])
+    contact = np.array(
+        [cc.cost_per_attempt + cc.cost_per_connected]
+        + [ch.cost_per_contact for ch in cfg.channels.values()]
+    )
     offer = np.array([o.cost for o in cfg.offers.values()])
     return contact[plan.channel] + offer[plan.offer]
 
 
-def enforce_policy(cfg: SimConfig, pop: Population, plan: ContactPlan, budget: float,
-                   strategy: str) -> ContactPlan:
+def enforce_policy(
+    cfg: SimConfig, pop: Population, plan: ContactPlan, budget: float, strategy: str
+) -> ContactPlan:
     """Drop the rows that break the contact policy or the budget (see module docstring)."""
     if len(plan) == 0:
         return plan
     n_off, n_ch = len(cfg.offers), len(cfg.channels) + 1
     c = plan.customer
     if c.min() < 0 or c.max() >= pop.slots:
-        raise SimulationConfigError(f"strategies.{strategy}",
-                                    f"planned a customer slot outside [0, {pop.slots})")
+        raise SimulationConfigError(
+            f"strategies.{strategy}", f"planned a customer slot outside [0, {pop.slots})"
+        )
     if plan.offer.min() < 0 or plan.offer.max() >= n_off:
         raise SimulationConfigError(f"strategies.{strategy}", "planned an unknown offer code")
     if plan.channel.min() < 0 or plan.channel.max() >= n_ch:

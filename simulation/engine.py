@@ -30,7 +30,7 @@ from .errors import SimulationConfigError
 from .kpis import Recorder, RunResult
 from .lifecycle import HazardTables, step_lifecycle
 from .population import Population, join, new_population
-from .stages import ACQUISITION, DECLINE, EXITED, MATURITY, STAGE_NAMES, TIER_NAMES
+from .stages import ACQUISITION, DECLINE, MATURITY, STAGE_NAMES, TIER_NAMES
 from .strategies.base import Strategy
 from .streams import Streams
 from .usage import arpu_now, step_usage
@@ -48,17 +48,26 @@ class Simulation:
     same seed gives them common random numbers.
     """
 
-    def __init__(self, config: SimConfig, strategy: Strategy,
-                 seed: int | np.random.SeedSequence) -> None:
+    def __init__(
+        self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence
+    ) -> None:
         if not isinstance(config, SimConfig):
-            raise SimulationConfigError("config", f"(={type(config).__name__}) must be a "
-                                        "SimConfig; build one with build_config(mapping)")
+            raise SimulationConfigError(
+                "config",
+                f"(={type(config).__name__}) must be a "
+                "SimConfig; build one with build_config(mapping)",
+            )
         if not isinstance(strategy, Strategy):
-            raise SimulationConfigError("strategy", f"(={strategy!r}) must have name, "
-                                        "uses_calls and plan(view, rng)")
+            raise SimulationConfigError(
+                "strategy", f"(={strategy!r}) must have name, uses_calls and plan(view, rng)"
+            )
+        validate = getattr(strategy, "validate", None)
+        if validate is not None:
+            validate(config)
         if strategy.uses_calls and config.call_centre.seats == 0:
-            raise SimulationConfigError("call_centre.seats", f"(=0) must be > 0: strategy "
-                                        f"{strategy.name!r} places calls")
+            raise SimulationConfigError(
+                "call_centre.seats", f"(=0) must be > 0: strategy {strategy.name!r} places calls"
+            )
         self.config = config
         self.strategy = strategy
         self.streams = Streams.from_seed(seed)
@@ -100,13 +109,15 @@ class Simulation:
         pop.handset_change = live & (u_hand < F32(cfg.usage.handset_change_prob))
         W = cfg.fatigue.window_months
         pop.contacts[t % W] = 0
-        view = MonthView(cfg, pop, t, cfg.budget_per_month,
-                         self.call_centre.capacity_per_month(), self.last_arpu)
+        view = MonthView(
+            cfg, pop, t, cfg.budget_per_month, self.call_centre.capacity_per_month(), self.last_arpu
+        )
         raw = self.strategy.plan(view, st["strategy"])
         if not isinstance(raw, ContactPlan):
-            raise SimulationConfigError(f"strategies.{self.strategy.name}",
-                                        f"plan() returned {type(raw).__name__}, "
-                                        "expected ContactPlan")
+            raise SimulationConfigError(
+                f"strategies.{self.strategy.name}",
+                f"plan() returned {type(raw).__name__}, expected ContactPlan",
+            )
         plan = enforce_policy(cfg, pop, raw, cfg.budget_per_month, self.strategy.name)
         flagged, truly, both = view.detection_counts()
 
@@ -123,10 +134,10 @@ class Simulation:
         # Who was reached, by which offer.
         n_ch = len(cfg.channels) + 1
         reach_p = np.array([1.0] + [c.reach for c in cfg.channels.values()], F32)
-        visit_p = np.array([1.0] + [c.visit_prob if n == "store" else 1.0
-                                    for n, c in cfg.channels.items()], F32)
-        resp_mult = np.array([1.0] + [c.response_multiplier for c in cfg.channels.values()],
-                             F32)
+        visit_p = np.array(
+            [1.0] + [c.visit_prob if n == "store" else 1.0 for n, c in cfg.channels.items()], F32
+        )
+        resp_mult = np.array([1.0] + [c.response_multiplier for c in cfg.channels.values()], F32)
         other = ~is_call
         oc, oo, och = plan.customer[other], plan.offer[other], plan.channel[other]
         is_store = np.array([False] + [n == "store" for n in cfg.channels], bool)[och]
@@ -149,8 +160,10 @@ class Simulation:
         pop.ever_accepted[a_cust] = True
 
         cc = cfg.call_centre
-        contact_cost = (calls.dialled.size * cc.cost_per_attempt
-                        + int(calls.connected.sum()) * cc.cost_per_connected)
+        contact_cost = (
+            calls.dialled.size * cc.cost_per_attempt
+            + int(calls.connected.sum()) * cc.cost_per_connected
+        )
         ch_cost = np.array([0.0] + [c.cost_per_contact for c in cfg.channels.values()])
         contact_cost += float(ch_cost[och[attempted]].sum())
         offer_cost = float(np.array([o.cost for o in cfg.offers.values()])[a_offer].sum())
@@ -185,25 +198,38 @@ class Simulation:
         exit_stage = np.bincount(tr.stage_before[exited], minlength=6)
         exit_tier = np.bincount(pop.tier[exited], minlength=len(TIER_NAMES))
         row: dict[str, Any] = {
-            "month": t, "gross_adds": adds, "active": int(live.sum()),
+            "month": t,
+            "gross_adds": adds,
+            "active": int(live.sum()),
             "initial_retained": int((pop.stage[: pop.n_initial] < 4).sum()),
-            "paying": int(paying.sum()), "suspended": n_suspended,
-            "exits_true_churn": int(true_churn.sum()), "exits_reentry": int(reentry.sum()),
+            "paying": int(paying.sum()),
+            "suspended": n_suspended,
+            "exits_true_churn": int(true_churn.sum()),
+            "exits_reentry": int(reentry.sum()),
             "cancellations": int((arr.cancelled_churn | arr.cancelled_reentry).sum()),
             "arrears_entered": int(arr.entered.sum()),
-            "revenue": revenue, "contact_cost": contact_cost, "offer_cost": offer_cost,
+            "revenue": revenue,
+            "contact_cost": contact_cost,
+            "offer_cost": offer_cost,
             "cost": contact_cost + offer_cost,
-            "planned": len(raw), "contacts_planned": len(plan),
-            "contacts_reached": int(r_cust.size), "offers_accepted": int(a_cust.size),
-            "calls_planned": int(dial.size), "calls_dialled": int(calls.dialled.size),
+            "planned": len(raw),
+            "contacts_planned": len(plan),
+            "contacts_reached": int(r_cust.size),
+            "offers_accepted": int(a_cust.size),
+            "calls_planned": int(dial.size),
+            "calls_dialled": int(calls.dialled.size),
             "calls_connected": int(calls.connected.sum()),
             "calls_accepted": int(accepted[: int(calls.connected.sum())].sum()),
-            "cc_busy_s": calls.busy_seconds, "cc_staffed_s": calls.staffed_seconds,
+            "cc_busy_s": calls.busy_seconds,
+            "cc_staffed_s": calls.staffed_seconds,
             "cc_utilisation": calls.utilisation,
             "inbound_calls": len(calls.inbound_waits),
             "inbound_mean_wait_s": float(np.mean(calls.inbound_waits))
-            if calls.inbound_waits else float("nan"),
-            "detect_flagged": flagged, "detect_true": truly, "detect_both": both,
+            if calls.inbound_waits
+            else float("nan"),
+            "detect_flagged": flagged,
+            "detect_true": truly,
+            "detect_both": both,
         }
         for s, name in enumerate(STAGE_NAMES):
             row[f"active_{name}"] = int(stage_counts[s])
@@ -218,8 +244,9 @@ class Simulation:
             self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
 
     # ------------------------------------------------------------------ effects
-    def _apply_offers(self, t: int, cust: np.ndarray, offer: np.ndarray,
-                      recover_u: np.ndarray) -> None:
+    def _apply_offers(
+        self, t: int, cust: np.ndarray, offer: np.ndarray, recover_u: np.ndarray
+    ) -> None:
         """Accepted offers: lower hazard and shifted usage for the term; contract lock-in."""
         if cust.size == 0:
             return
@@ -231,8 +258,9 @@ class Simulation:
         pop.shift_mou[cust] = 1.0 + np.array([o.mou_shift for o in offers], F32)[offer]
         pop.shift_data[cust] = 1.0 + np.array([o.data_shift for o in offers], F32)[offer]
         locks = np.array([o.contract for o in offers])[offer]
-        pop.contract_end[cust[locks]] = np.maximum(pop.contract_end[cust[locks]],
-                                                   t + 1 + term[locks])
+        pop.contract_end[cust[locks]] = np.maximum(
+            pop.contract_end[cust[locks]], t + 1 + term[locks]
+        )
         rec_p = np.array([o.recovery_prob for o in offers], F32)[offer]
         rec = cust[(pop.stage[cust] == DECLINE) & (recover_u < rec_p)]
         pop.stage[rec] = MATURITY
@@ -251,8 +279,14 @@ class Simulation:
         pop.months_in_stage[idx] = 0
         pop.contract_end[idx] = -1
         pop.offer_end[idx] = -1
-        for arr in (pop.offer_churn_mult, pop.shift_arpu, pop.shift_mou, pop.shift_data,
-                    pop.level_voice, pop.level_data):
+        for arr in (
+            pop.offer_churn_mult,
+            pop.shift_arpu,
+            pop.shift_mou,
+            pop.shift_data,
+            pop.level_voice,
+            pop.level_data,
+        ):
             arr[idx] = 1.0
         pop.arrears[idx] = 0
         pop.reentries[idx] += 1
@@ -273,11 +307,13 @@ class Simulation:
         called_rate = float(churned[called].mean()) if called.any() else float("nan")
         tot["mid_high_churn_all"] = all_rate
         tot["mid_high_churn_called"] = called_rate
-        tot["mid_high_churn_reduction"] = (1.0 - called_rate / all_rate
-                                           if all_rate and called.any() else float("nan"))
+        tot["mid_high_churn_reduction"] = (
+            1.0 - called_rate / all_rate if all_rate and called.any() else float("nan")
+        )
         tot["initial_customers"] = float(n0)
-        tot["lifetime_sum_initial"] = float(np.where(pop.first_exit_month[:n0] >= 0,
-                                                     pop.first_exit_month[:n0] + 1, 0).sum())
+        tot["lifetime_sum_initial"] = float(
+            np.where(pop.first_exit_month[:n0] >= 0, pop.first_exit_month[:n0] + 1, 0).sum()
+        )
         tot["censored_initial"] = float((pop.first_exit_month[:n0] < 0).sum())
         return tot
 
@@ -286,8 +322,9 @@ def self_channel(cfg: SimConfig, code: int) -> str:
     return ("call", *cfg.channels)[code]
 
 
-def simulate(config: SimConfig | dict[str, Any], strategy: Strategy,
-             seed: int | np.random.SeedSequence = 0) -> RunResult:
+def simulate(
+    config: SimConfig | dict[str, Any], strategy: Strategy, seed: int | np.random.SeedSequence = 0
+) -> RunResult:
     """Run one replication: ``simulate(build_config({...}), DoNothing(), seed=1)``."""
     cfg = config if isinstance(config, SimConfig) else build_config(config)
     return Simulation(cfg, strategy, seed).run()

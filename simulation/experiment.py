@@ -10,10 +10,11 @@ process scheduler when ``backend="dask"``); results do not depend on ``workers``
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,17 @@ from .kpis import RunResult
 from .strategies.base import Strategy
 from .streams import replication_seeds
 
-__all__ = ["ExperimentResult", "run_experiment", "mean_ci", "DEFAULT_COMPARE_KPIS"]
+__all__ = ["DEFAULT_COMPARE_KPIS", "ExperimentResult", "mean_ci", "run_experiment"]
 
 DEFAULT_COMPARE_KPIS: tuple[str, ...] = (
-    "retention_rate", "true_churn", "revenue", "cost", "net_value", "discounted_net_value",
-    "clv", "offers_accepted",
+    "retention_rate",
+    "true_churn",
+    "revenue",
+    "cost",
+    "net_value",
+    "discounted_net_value",
+    "clv",
+    "offers_accepted",
 )
 
 
@@ -57,27 +64,38 @@ class ExperimentResult:
     def strategies(self) -> list[str]:
         return list(dict.fromkeys(self.totals["strategy"]))
 
-    def summary(self, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS,
-                confidence: float = 0.95) -> pd.DataFrame:
+    def summary(
+        self, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS, confidence: float = 0.95
+    ) -> pd.DataFrame:
         """Mean and CI half-width of each KPI for each strategy."""
         rows = []
         for s, g in self.totals.groupby("strategy", sort=False):
             for k in kpis:
                 m, h = mean_ci(g[k], confidence)
-                rows.append({"strategy": s, "kpi": k, "mean": m, "half_width": h,
-                             "n": int(g[k].notna().sum())})
+                rows.append(
+                    {
+                        "strategy": s,
+                        "kpi": k,
+                        "mean": m,
+                        "half_width": h,
+                        "n": int(g[k].notna().sum()),
+                    }
+                )
         return pd.DataFrame(rows)
 
-    def compare(self, baseline: str, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS,
-                confidence: float = 0.95) -> pd.DataFrame:
+    def compare(
+        self, baseline: str, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS, confidence: float = 0.95
+    ) -> pd.DataFrame:
         """Paired differences (strategy - baseline) over replications with t intervals.
 
         Also reports the incremental ROI per replication: (delta revenue - delta cost) /
         delta cost, the return on the extra marketing spend against the baseline.
         """
         if baseline not in self.strategies:
-            raise SimulationConfigError("baseline", f"(={baseline!r}) is not a strategy of "
-                                        f"this experiment; known: {self.strategies}")
+            raise SimulationConfigError(
+                "baseline",
+                f"(={baseline!r}) is not a strategy of this experiment; known: {self.strategies}",
+            )
         t = self.totals.set_index(["replication", "strategy"])
         base = t.xs(baseline, level="strategy")
         rows = []
@@ -104,7 +122,7 @@ class ExperimentResult:
         order = list(s["strategy"])
         t = self.totals.set_index(["replication", "strategy"])[kpi]
         distinct = []
-        for a, b in zip(order, order[1:]):
+        for a, b in itertools.pairwise(order):
             m, h = mean_ci(t.xs(a, level="strategy") - t.xs(b, level="strategy"), confidence)
             distinct.append(bool(np.isfinite(h) and m - h > 0))
         s = s.assign(rank=range(1, len(s) + 1), distinct_from_next=distinct + [False])
@@ -112,18 +130,36 @@ class ExperimentResult:
 
 
 def _row(strategy: str, kpi: str, m: float, h: float, n: int) -> dict[str, object]:
-    return {"strategy": strategy, "kpi": kpi, "mean_diff": m, "half_width": h,
-            "ci_low": m - h, "ci_high": m + h, "n": n}
+    return {
+        "strategy": strategy,
+        "kpi": kpi,
+        "mean_diff": m,
+        "half_width": h,
+        "ci_low": m - h,
+        "ci_high": m + h,
+        "n": n,
+    }
 
 
-def _run_one(config: SimConfig, strategy: Strategy, seed: np.random.SeedSequence,
-             replication: int, label: str) -> tuple[int, str, RunResult]:
+def _run_one(
+    config: SimConfig,
+    strategy: Strategy,
+    seed: np.random.SeedSequence,
+    replication: int,
+    label: str,
+) -> tuple[int, str, RunResult]:
     return replication, label, Simulation(config, strategy, seed).run()
 
 
-def run_experiment(config: SimConfig, strategies: Mapping[str, Strategy], *,
-                   replications: int = 10, seed: int = 0, workers: int = 1,
-                   backend: str = "processes") -> ExperimentResult:
+def run_experiment(
+    config: SimConfig,
+    strategies: Mapping[str, Strategy],
+    *,
+    replications: int = 10,
+    seed: int = 0,
+    workers: int = 1,
+    backend: str = "processes",
+) -> ExperimentResult:
     """Run every strategy on ``replications`` common seeds; see the module docstring."""
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise SimulationConfigError("replications", f"(={replications!r}) must be an integer >= 1")
@@ -134,19 +170,31 @@ def run_experiment(config: SimConfig, strategies: Mapping[str, Strategy], *,
     if backend not in ("processes", "dask"):
         raise SimulationConfigError("backend", f"(={backend!r}) must be 'processes' or 'dask'")
     for name, strat in strategies.items():
+        validate = getattr(strat, "validate", None)
+        if validate is not None:
+            validate(config)
         if strat.uses_calls and config.call_centre.seats == 0:
-            raise SimulationConfigError("call_centre.seats", f"(=0) must be > 0: strategy "
-                                        f"{name!r} places calls")
+            raise SimulationConfigError(
+                "call_centre.seats", f"(=0) must be > 0: strategy {name!r} places calls"
+            )
     seeds = replication_seeds(seed, replications)
-    tasks = [(config, strat, seeds[r], r, label) for r in range(replications)
-             for label, strat in strategies.items()]
+    tasks = [
+        (config, strat, seeds[r], r, label)
+        for r in range(replications)
+        for label, strat in strategies.items()
+    ]
     if workers == 1:
         results = [_run_one(*task) for task in tasks]
     elif backend == "dask":
         import dask  # optional dependency
 
-        results = list(dask.compute(*[dask.delayed(_run_one)(*task) for task in tasks],
-                                    scheduler="processes", num_workers=workers))
+        results = list(
+            dask.compute(
+                *[dask.delayed(_run_one)(*task) for task in tasks],
+                scheduler="processes",
+                num_workers=workers,
+            )
+        )
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_run_one, *zip(*tasks)))

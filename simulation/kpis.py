@@ -17,16 +17,38 @@ import pandas as pd
 from .config import SimConfig
 from .stages import STAGE_NAMES, TIER_NAMES
 
-__all__ = ["Recorder", "RunResult", "TOTAL_KPIS"]
+__all__ = ["TOTAL_KPIS", "Recorder", "RunResult"]
 
 #: Totals every run reports (the experiment compares strategies on these).
 TOTAL_KPIS: tuple[str, ...] = (
-    "retention_rate", "number_retention_rate", "true_churn", "reentries", "cancellations",
-    "revenue", "cost", "net_value", "discounted_net_value", "clv", "arpu", "roi_on_cost",
-    "contacts", "contacts_per_customer", "calls_dialled", "calls_connected", "offers_accepted",
-    "connect_rate", "acceptance_rate", "cc_utilisation", "inbound_mean_wait_s",
-    "inbound_p_wait", "inbound_service_level", "detection_precision", "detection_recall",
-    "mid_high_churn_all", "mid_high_churn_called", "mid_high_churn_reduction",
+    "retention_rate",
+    "number_retention_rate",
+    "true_churn",
+    "reentries",
+    "cancellations",
+    "revenue",
+    "cost",
+    "net_value",
+    "discounted_net_value",
+    "clv",
+    "arpu",
+    "roi_on_cost",
+    "contacts",
+    "contacts_per_customer",
+    "calls_dialled",
+    "calls_connected",
+    "offers_accepted",
+    "connect_rate",
+    "acceptance_rate",
+    "cc_utilisation",
+    "inbound_mean_wait_s",
+    "inbound_p_wait",
+    "inbound_service_level",
+    "detection_precision",
+    "detection_recall",
+    "mid_high_churn_all",
+    "mid_high_churn_called",
+    "mid_high_churn_reduction",
     "mean_active",
 )
 
@@ -82,10 +104,12 @@ class Recorder:
         tot["inbound_p_wait"] = float((waits > 0).mean()) if waits.size else float("nan")
         sl = cfg.call_centre.service_level_seconds
         tot["inbound_service_level"] = float((waits <= sl).mean()) if waits.size else float("nan")
-        tot["detection_precision"] = _ratio(float(ts["detect_both"].sum()),
-                                            float(ts["detect_flagged"].sum()))
-        tot["detection_recall"] = _ratio(float(ts["detect_both"].sum()),
-                                         float(ts["detect_true"].sum()))
+        tot["detection_precision"] = _ratio(
+            float(ts["detect_both"].sum()), float(ts["detect_flagged"].sum())
+        )
+        tot["detection_recall"] = _ratio(
+            float(ts["detect_both"].sum()), float(ts["detect_true"].sum())
+        )
         for s in STAGE_NAMES:
             tot[f"exits_{s}"] = float(ts[f"exits_{s}"].sum())
         for k in TIER_NAMES:

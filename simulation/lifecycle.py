@@ -38,13 +38,13 @@ _NCODES = 6  # four live stages, EXITED, PENDING: tables are zero for the last t
 class HazardTables:
     """Per (stage, tier) base probabilities, flattened for one gather per month."""
 
-    exit: np.ndarray       # float32 (_NCODES * n_tiers,)
+    exit: np.ndarray  # float32 (_NCODES * n_tiers,)
     decline: np.ndarray
-    reentry: np.ndarray    # float32 (_NCODES,)
+    reentry: np.ndarray  # float32 (_NCODES,)
     tenure_mult: np.ndarray  # float32 multiplier by tenure month (clipped at the end)
 
     @classmethod
-    def from_config(cls, cfg: SimConfig) -> "HazardTables":
+    def from_config(cls, cfg: SimConfig) -> HazardTables:
         lc = cfg.lifecycle
         nt = len(TIER_NAMES)
         ex = np.zeros((_NCODES, nt), np.float32)
@@ -80,8 +80,13 @@ def fatigue_multiplier(cfg: SimConfig, pop: Population) -> np.ndarray:
     return np.where(pop.stage == GROWTH, growth, other)
 
 
-def exit_hazard(cfg: SimConfig, tables: HazardTables, pop: Population, month: int,
-                fatigue: np.ndarray | None = None) -> np.ndarray:
+def exit_hazard(
+    cfg: SimConfig,
+    tables: HazardTables,
+    pop: Population,
+    month: int,
+    fatigue: np.ndarray | None = None,
+) -> np.ndarray:
     """Monthly exit probability e_i of every slot (zero for exited and pending slots)."""
     lc = cfg.lifecycle
     nt = len(TIER_NAMES)
@@ -92,9 +97,10 @@ def exit_hazard(cfg: SimConfig, tables: HazardTables, pop: Population, month: in
     if lc.contract_lock_in_multiplier != 1.0:
         e = np.where(pop.contract_end > month, e * np.float32(lc.contract_lock_in_multiplier), e)
     if lc.decline_escalation != 1.0:
-        esc = np.minimum(np.power(np.float32(lc.decline_escalation),
-                                  pop.months_in_stage.astype(np.float32)),
-                         np.float32(lc.decline_escalation_cap))
+        esc = np.minimum(
+            np.power(np.float32(lc.decline_escalation), pop.months_in_stage.astype(np.float32)),
+            np.float32(lc.decline_escalation_cap),
+        )
         e = np.where(pop.stage == DECLINE, e * esc, e)
     if fatigue is not None:
         e = e * fatigue
@@ -102,8 +108,9 @@ def exit_hazard(cfg: SimConfig, tables: HazardTables, pop: Population, month: in
     return np.minimum(e, np.float32(1.0))
 
 
-def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month: int,
-                   u: np.ndarray) -> Transitions:
+def step_lifecycle(
+    cfg: SimConfig, tables: HazardTables, pop: Population, month: int, u: np.ndarray
+) -> Transitions:
     """Apply one month of transitions with the uniforms ``u`` (one per slot)."""
     lc = cfg.lifecycle
     stage = pop.stage
@@ -116,8 +123,9 @@ def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month:
         growth_p = np.full(stage.shape, g2m, np.float32)
     else:
         growth_p = (pop.tenure + 1 >= lc.maturity_tenure_months).astype(np.float32)
-    prog_table = np.array([lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0],
-                          np.float32)
+    prog_table = np.array(
+        [lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0], np.float32
+    )
     p = np.where(stage == GROWTH, growth_p, prog_table[stage])
     p = np.minimum(p, np.maximum(1.0 - e - d, 0.0))
 
@@ -129,8 +137,9 @@ def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month:
     progressed = ~exit_ & ~to_decline & (u < e + d + p)
 
     before = stage.copy()
-    next_stage = np.where(before == ACQUISITION, GROWTH,
-                          np.where(before == DECLINE, MATURITY, MATURITY)).astype(np.int8)
+    next_stage = np.where(
+        before == ACQUISITION, GROWTH, np.where(before == DECLINE, MATURITY, MATURITY)
+    ).astype(np.int8)
     changed = exit_ | to_decline | progressed
     stage[progressed] = next_stage[progressed]
     stage[to_decline] = DECLINE

@@ -22,21 +22,27 @@ from .config import SimConfig
 from .errors import SimulationConfigError
 from .stages import STAGE_NAMES
 
-__all__ = ["monthly_matrix", "absorption_times", "occupancy", "truncated_occupancy"]
+__all__ = ["absorption_times", "monthly_matrix", "occupancy", "truncated_occupancy"]
 
 
 def monthly_matrix(cfg: SimConfig, tier: str | None = None) -> np.ndarray:
     """5x5 monthly transition matrix (live stages, then exit) for one value tier."""
     lc = cfg.lifecycle
     if lc.maturity_tenure_months is not None:
-        raise SimulationConfigError("lifecycle.maturity_tenure_months",
-                                    f"(={lc.maturity_tenure_months}) must be null for a Markov "
-                                    "chain (a tenure rule is not memoryless)")
+        raise SimulationConfigError(
+            "lifecycle.maturity_tenure_months",
+            f"(={lc.maturity_tenure_months}) must be null for a Markov "
+            "chain (a tenure rule is not memoryless)",
+        )
     me = lc.tier_exit_multiplier[tier] if tier else 1.0
     md = lc.tier_decline_multiplier[tier] if tier else 1.0
     P = np.zeros((5, 5))
-    prog = {"acquisition": (lc.acquisition_to_growth, 1), "growth": (lc.growth_to_maturity, 2),
-            "maturity": (0.0, 2), "decline": (lc.recovery_hazard, 2)}
+    prog = {
+        "acquisition": (lc.acquisition_to_growth, 1),
+        "growth": (lc.growth_to_maturity, 2),
+        "maturity": (0.0, 2),
+        "decline": (lc.recovery_hazard, 2),
+    }
     for i, s in enumerate(STAGE_NAMES):
         e = min(lc.exit_hazard[s] * me, 1.0)
         d = min(lc.decline_hazard.get(s, 0.0) * md, 1.0 - e)

@@ -14,7 +14,7 @@ import numpy as np
 from .experiment import ExperimentResult, mean_ci
 from .io import atomic_write
 
-__all__ = ["plot_retention", "plot_call_centre"]
+__all__ = ["plot_call_centre", "plot_retention"]
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -26,8 +26,9 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _band(res: ExperimentResult, strategy: str, column: str, scale: float,
-          confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _band(
+    res: ExperimentResult, strategy: str, column: str, scale: float, confidence: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ts = res.timeseries[res.timeseries["strategy"] == strategy]
     months = np.sort(ts["month"].unique())
     mean, half = [], []
@@ -38,8 +39,9 @@ def _band(res: ExperimentResult, strategy: str, column: str, scale: float,
     return months, np.array(mean), np.array(half)
 
 
-def plot_retention(res: ExperimentResult, path: Path, initial_customers: int,
-                   confidence: float = 0.95) -> Path:
+def plot_retention(
+    res: ExperimentResult, path: Path, initial_customers: int, confidence: float = 0.95
+) -> Path:
     """Share of the initial base still with the operator, per strategy, with CI bands."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))

@@ -8,17 +8,18 @@ scenarios ship as package data in ``simulation/bundled/`` and are found by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .config import SimConfig, build_config, load_scenario_file
 from .errors import SimulationConfigError
 from .strategies.base import Strategy
 from .strategies.registry import build_strategies
 
-__all__ = ["Scenario", "load_scenario", "bundled_scenarios", "scenario_from_mapping"]
+__all__ = ["Scenario", "bundled_scenarios", "load_scenario", "scenario_from_mapping"]
 
 _OWN_KEYS = ("strategies", "baseline", "replications", "seed")
 
@@ -43,15 +44,20 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
     strategies = build_strategies(data.get("strategies") or {"do_nothing": {"type": "do_nothing"}})
     baseline = data.get("baseline", next(iter(strategies)))
     if baseline not in strategies:
-        raise SimulationConfigError("baseline", f"(={baseline!r}) is not one of the strategies "
-                                    f"{sorted(strategies)}")
+        raise SimulationConfigError(
+            "baseline", f"(={baseline!r}) is not one of the strategies {sorted(strategies)}"
+        )
     reps = data.get("replications", 10)
     seed = data.get("seed", 0)
     for key, val in (("replications", reps), ("seed", seed)):
-        if isinstance(val, bool) or not isinstance(val, int) or val < (1 if key == "replications"
-                                                                       else 0):
-            raise SimulationConfigError(key, f"(={val!r}) must be an integer "
-                                        f"{'>= 1' if key == 'replications' else '>= 0'}")
+        if (
+            isinstance(val, bool)
+            or not isinstance(val, int)
+            or val < (1 if key == "replications" else 0)
+        ):
+            raise SimulationConfigError(
+                key, f"(={val!r}) must be an integer {'>= 1' if key == 'replications' else '>= 0'}"
+            )
     return Scenario(cfg, strategies, str(baseline), int(reps), int(seed))
 
 
@@ -63,6 +69,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         if str(name_or_path) in bundled:
             p = bundled[str(name_or_path)]
         else:
-            raise SimulationConfigError("scenario", f"(={str(name_or_path)!r}) is neither a file "
-                                        f"nor a bundled scenario; bundled: {sorted(bundled)}")
+            raise SimulationConfigError(
+                "scenario",
+                f"(={str(name_or_path)!r}) is neither a file "
+                f"nor a bundled scenario; bundled: {sorted(bundled)}",
+            )
     return scenario_from_mapping(load_scenario_file(p))

@@ -8,8 +8,15 @@ customers update in a few vectorised numpy passes; names are used only at the ed
 from __future__ import annotations
 
 __all__ = [
-    "ACQUISITION", "GROWTH", "MATURITY", "DECLINE", "EXITED",
-    "STAGE_NAMES", "TIER_NAMES", "stage_code", "tier_code",
+    "ACQUISITION",
+    "DECLINE",
+    "EXITED",
+    "GROWTH",
+    "MATURITY",
+    "STAGE_NAMES",
+    "TIER_NAMES",
+    "stage_code",
+    "tier_code",
 ]
 
 ACQUISITION, GROWTH, MATURITY, DECLINE, EXITED = 0, 1, 2, 3, 4

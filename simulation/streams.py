@@ -17,15 +17,15 @@ __all__ = ["PURPOSES", "Streams", "replication_seeds"]
 
 #: Fixed order matters: adding a purpose must append, never insert, to keep old seeds valid.
 PURPOSES: tuple[str, ...] = (
-    "population",   # initial base and all future slots (tiers, usage baselines, contracts)
+    "population",  # initial base and all future slots (tiers, usage baselines, contracts)
     "acquisition",  # gross adds per month
-    "lifecycle",    # stage transitions and exits
-    "arrears",      # arrears entry and cure
-    "usage",        # monthly usage noise, decline pattern, handset change
-    "response",     # connect, reach, acceptance per customer per month
-    "callcentre",   # handle times and inbound arrivals
-    "store",        # store visits
-    "strategy",     # for strategies that randomise (tie-breaks, exploration)
+    "lifecycle",  # stage transitions and exits
+    "arrears",  # arrears entry and cure
+    "usage",  # monthly usage noise, decline pattern, handset change
+    "response",  # connect, reach, acceptance per customer per month
+    "callcentre",  # handle times and inbound arrivals
+    "store",  # store visits
+    "strategy",  # for strategies that randomise (tie-breaks, exploration)
 )
 
 
@@ -36,12 +36,13 @@ class Streams:
     generators: dict[str, np.random.Generator]
 
     @classmethod
-    def from_seed(cls, seed: np.random.SeedSequence | int) -> "Streams":
+    def from_seed(cls, seed: np.random.SeedSequence | int) -> Streams:
         if isinstance(seed, np.random.SeedSequence):
             # A fresh copy: spawn() advances the object's counter, so spawning twice from the
             # caller's object would give a second strategy different streams (no CRN).
-            ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
-                                        pool_size=seed.pool_size)
+            ss = np.random.SeedSequence(
+                seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
+            )
         else:
             ss = np.random.SeedSequence(seed)
         children = ss.spawn(len(PURPOSES))

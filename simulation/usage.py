@@ -17,11 +17,17 @@ from .config import SimConfig
 from .population import DATA_ONLY, VOICE_ONLY, Population
 from .stages import DECLINE
 
-__all__ = ["step_usage", "arpu_now", "observed_drops"]
+__all__ = ["arpu_now", "observed_drops", "step_usage"]
 
 
-def step_usage(cfg: SimConfig, pop: Population, month: int, z: np.ndarray,
-               declined_this_month: np.ndarray, recovered: np.ndarray) -> None:
+def step_usage(
+    cfg: SimConfig,
+    pop: Population,
+    month: int,
+    z: np.ndarray,
+    declined_this_month: np.ndarray,
+    recovered: np.ndarray,
+) -> None:
     """Advance usage levels for customers who spent this month in decline; observe usage.
 
     ``z`` holds two standard normals per slot (voice, data) for the observation noise.

@@ -20,7 +20,7 @@ from .population import Population
 from .stages import ACQUISITION, DECLINE, GROWTH, MATURITY, STAGE_NAMES, TIER_NAMES
 from .usage import observed_drops
 
-__all__ = ["MonthView", "TAGS"]
+__all__ = ["TAGS", "MonthView"]
 
 #: Tag name -> meaning; rule expressions may use exactly these names.
 TAGS: dict[str, str] = {
@@ -47,8 +47,15 @@ TAGS: dict[str, str] = {
 class MonthView:
     """Read-only, lazily computed tags over all slots for month ``month``."""
 
-    def __init__(self, cfg: SimConfig, pop: Population, month: int, budget: float,
-                 call_capacity: int, last_arpu: np.ndarray) -> None:
+    def __init__(
+        self,
+        cfg: SimConfig,
+        pop: Population,
+        month: int,
+        budget: float,
+        call_capacity: int,
+        last_arpu: np.ndarray,
+    ) -> None:
         self.config = cfg
         self.month = month
         self.budget = budget

@@ -4,7 +4,9 @@ A strategy is an injected object (like Ciw's ``node_class``): the engine calls
 ``plan(view, rng)`` at the start of each month and enforces the contact policy and budget on
 what comes back, so a strategy only decides who gets which offer through which channel, in
 priority order. ``uses_calls`` lets the engine reject a calling strategy on a scenario with
-no seats before the run starts.
+no seats before the run starts; an optional ``validate(config)`` method is called before
+the first month, so a strategy naming an unknown offer fails at once, not in month 0 of a
+worker process.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from ..contacts import ContactPlan
 from ..view import MonthView
 
-__all__ = ["Strategy", "DoNothing"]
+__all__ = ["DoNothing", "Strategy"]
 
 
 @runtime_checkable

@@ -2,9 +2,9 @@
 
 Each month the strategy estimates every eligible (customer, offer, channel) option from the
 operator's view (:mod:`.valuation`) and keeps a shortlist (the MIP is solved on thousands of
-rows, not millions): at most ``max_options``, and at most ``shortlist_factor`` times the
-number of contacts the budget and the call capacity could pay for, ranked by expected net
-value per unit of reserved budget (the knapsack ratio). It then asks the optimizer
+rows, not millions): per channel, ``shortlist_factor`` times the contacts the budget (and
+for calls the capacity) could pay for, ranked by expected net value per unit of reserved
+budget (the knapsack ratio); at most ``max_options`` in all. It then asks the optimizer
 for the plan that maximises expected net value subject to that month's limits:
 
 * the engine's budget rule, as an optimizer rule on the worst-case ``reserve`` column
@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contacts import ContactPlan
+from ..config import SimConfig
+from ..contacts import ContactPlan, channel_names
 from ..errors import SimulationConfigError
 from ..view import MonthView
 from .valuation import estimate_options
@@ -40,11 +41,18 @@ __all__ = ["OptimizerStrategy"]
 class OptimizerStrategy:
     """Rolling-horizon plan from :func:`optimizer.solve` each month."""
 
-    def __init__(self, channels: tuple[str, ...] | list[str] = ("call", "sms"),
-                 max_options: int = 20_000, shortlist_factor: float = 3.0,
-                 solver: str = "highs", time_limit: float = 10.0, mip_gap: float = 5e-3,
-                 min_net_value: float = 0.0, horizon_months: int = 24,
-                 name: str = "optimizer") -> None:
+    def __init__(
+        self,
+        channels: tuple[str, ...] | list[str] = ("call", "sms"),
+        max_options: int = 20_000,
+        shortlist_factor: float = 3.0,
+        solver: str = "highs",
+        time_limit: float = 10.0,
+        mip_gap: float = 5e-3,
+        min_net_value: float = 0.0,
+        horizon_months: int = 24,
+        name: str = "optimizer",
+    ) -> None:
         import optimizer  # fail at construction, not mid-run, if the package is missing
 
         self._optimizer = None  # the module is re-imported lazily in workers
@@ -52,8 +60,9 @@ class OptimizerStrategy:
         if not channels:
             raise SimulationConfigError(f"strategies.{name}.channels", "at least one is needed")
         if max_options < 1:
-            raise SimulationConfigError(f"strategies.{name}.max_options",
-                                        f"(={max_options}) must be >= 1")
+            raise SimulationConfigError(
+                f"strategies.{name}.max_options", f"(={max_options}) must be >= 1"
+            )
         self.name = name
         self.channels = tuple(channels)
         self.max_options = int(max_options)
@@ -63,8 +72,9 @@ class OptimizerStrategy:
         self.time_limit = float(time_limit)
         self.min_net_value = float(min_net_value)
         if horizon_months < 1:
-            raise SimulationConfigError(f"strategies.{name}.horizon_months",
-                                        f"(={horizon_months}) must be >= 1")
+            raise SimulationConfigError(
+                f"strategies.{name}.horizon_months", f"(={horizon_months}) must be >= 1"
+            )
         self.horizon_months = int(horizon_months)
         self.history: list[dict[str, Any]] = []
 
@@ -72,24 +82,52 @@ class OptimizerStrategy:
     def uses_calls(self) -> bool:
         return "call" in self.channels
 
+    def _shortlist(
+        self, view: MonthView, channel: np.ndarray, reserve: np.ndarray, net: np.ndarray
+    ) -> np.ndarray:
+        """Per channel, the best options by net value per reserved yuan, as many as
+        ``shortlist_factor`` times what the budget (and, for calls, the capacity) could buy.
+
+        Per channel, because a binding call capacity sends the rest of the budget to other
+        channels, whose options may rank far below the calls overall.
+        """
+        good = net > self.min_net_value
+        parts = []
+        for code in np.unique(channel[good]):
+            idx = np.flatnonzero(good & (channel == code))
+            afford = view.budget / max(float(reserve[idx].min()), 1e-9)
+            if code == 0:
+                afford = min(afford, view.call_capacity)
+            limit = int(max(50, self.shortlist_factor * afford))
+            ratio = net[idx] / np.maximum(reserve[idx], 1e-9)
+            parts.append(idx[np.argsort(-ratio, kind="stable")][:limit])
+        keep = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        if keep.size > self.max_options:
+            ratio = net[keep] / np.maximum(reserve[keep], 1e-9)
+            keep = keep[np.argsort(-ratio, kind="stable")][: self.max_options]
+        return keep
+
+    def validate(self, config: SimConfig) -> None:
+        known = channel_names(config)
+        for ch in self.channels:
+            if ch not in known:
+                raise SimulationConfigError(
+                    f"strategies.{self.name}.channels",
+                    f"(={ch!r}) is not configured; known: {known}",
+                )
+
     def plan(self, view: MonthView, rng: np.random.Generator) -> ContactPlan:
         from optimizer import Problem, Rule, Scenario, solve
 
         for ch in self.channels:
             if ch not in view.channel_names:
-                raise SimulationConfigError(f"strategies.{self.name}.channels",
-                                            f"(={ch!r}) is not configured; known: "
-                                            f"{view.channel_names}")
+                raise SimulationConfigError(
+                    f"strategies.{self.name}.channels",
+                    f"(={ch!r}) is not configured; known: {view.channel_names}",
+                )
         est = estimate_options(view, self.channels, self.horizon_months)
         net = est.net_value
-        keep = np.flatnonzero(net > self.min_net_value)
-        if keep.size:
-            # How many contacts could be paid for at all: the budget at the cheapest reserve,
-            # and, for calls, the dial capacity plus every non-call contact.
-            afford = view.budget / max(float(est.reserve[keep].min()), 1e-9)
-            limit = int(min(self.max_options, max(100, self.shortlist_factor * afford)))
-            ratio = net[keep] / np.maximum(est.reserve[keep], 1e-9)
-            keep = keep[np.argsort(-ratio, kind="stable")][:limit]
+        keep = self._shortlist(view, est.channel, est.reserve, net)
         record: dict[str, Any] = {"month": view.month, "options": int(keep.size)}
         self.history.append(record)
         if keep.size == 0 or view.budget <= 0:
@@ -97,25 +135,38 @@ class OptimizerStrategy:
             return ContactPlan.empty()
         offer_names = view.offer_names
         chan_names = view.channel_names
-        options = pd.DataFrame({
-            "customer_id": est.customer[keep].astype(str),
-            "offer_id": np.asarray(offer_names, dtype=object)[est.offer[keep]],
-            "channel_id": np.asarray(chan_names, dtype=object)[est.channel[keep]],
-            "p_accept": est.p_accept[keep],
-            "value": est.value[keep],
-            "contact_cost": est.contact_cost[keep],
-            "offer_cost": est.offer_cost[keep],
-            "reserve": est.reserve[keep],
-        })
-        channels = {ch: ({"capacity": int(view.call_capacity)} if ch == "call" else {})
-                    for ch in self.channels}
-        scenario = Scenario(name=f"sim-month-{view.month}", budget=None, min_roi=None,
-                            channels=channels, offers={o: {} for o in offer_names},
-                            rules=[Rule(name="reserved_budget", sum="reserve",
-                                        max=float(view.budget))])
+        options = pd.DataFrame(
+            {
+                "customer_id": est.customer[keep].astype(str),
+                "offer_id": np.asarray(offer_names, dtype=object)[est.offer[keep]],
+                "channel_id": np.asarray(chan_names, dtype=object)[est.channel[keep]],
+                "p_accept": est.p_accept[keep],
+                "value": est.value[keep],
+                "contact_cost": est.contact_cost[keep],
+                "offer_cost": est.offer_cost[keep],
+                "reserve": est.reserve[keep],
+            }
+        )
+        channels = {
+            ch: ({"capacity": int(view.call_capacity)} if ch == "call" else {})
+            for ch in self.channels
+        }
+        scenario = Scenario(
+            name=f"sim-month-{view.month}",
+            budget=None,
+            min_roi=None,
+            channels=channels,
+            offers={o: {} for o in offer_names},
+            rules=[Rule(name="reserved_budget", sum="reserve", max=float(view.budget))],
+        )
         problem = Problem.from_tables(scenario, options)
-        result = solve(problem, solver=self.solver, time_limit=self.time_limit,
-                       mip_gap=self.mip_gap, shadow_prices=False)
+        result = solve(
+            problem,
+            solver=self.solver,
+            time_limit=self.time_limit,
+            mip_gap=self.mip_gap,
+            shadow_prices=False,
+        )
         record["status"] = result.status.value
         record["runtime_s"] = float(result.runtime)
         if not result.status.has_plan_status:
@@ -125,6 +176,9 @@ class OptimizerStrategy:
         plan = plan.iloc[np.argsort(-value, kind="stable")]
         record["planned"] = len(plan)
         record["expected_net_value"] = float(value.sum())
-        return ContactPlan.build(view.config, plan["customer_id"].astype(np.int64).to_numpy(),
-                                 plan["offer_id"].to_numpy(dtype=object),
-                                 plan["channel_id"].to_numpy(dtype=object))
+        return ContactPlan.build(
+            view.config,
+            plan["customer_id"].astype(np.int64).to_numpy(),
+            plan["offer_id"].to_numpy(dtype=object),
+            plan["channel_id"].to_numpy(dtype=object),
+        )

@@ -7,13 +7,14 @@ Unknown types and unknown keys are errors naming the key, never silently ignored
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import SimulationConfigError
 from .base import DoNothing, Strategy
 from .targeting import KeyMomentTriggers, RuleTargeting, ScoreThreshold
 
-__all__ = ["STRATEGY_TYPES", "build_strategy", "build_strategies"]
+__all__ = ["STRATEGY_TYPES", "build_strategies", "build_strategy"]
 
 
 def _optimizer_factory(**kwargs: Any) -> Strategy:
@@ -47,23 +48,28 @@ def build_strategy(label: str, spec: Mapping[str, Any]) -> Strategy:
         raise SimulationConfigError(key, f"(={spec!r}) must be a mapping with a 'type'")
     kind = spec.get("type")
     if kind not in STRATEGY_TYPES:
-        raise SimulationConfigError(f"{key}.type", f"(={kind!r}) is not a strategy; known: "
-                                    f"{sorted(STRATEGY_TYPES)}")
+        raise SimulationConfigError(
+            f"{key}.type", f"(={kind!r}) is not a strategy; known: {sorted(STRATEGY_TYPES)}"
+        )
     kwargs = {k: v for k, v in spec.items() if k != "type"}
     factory = STRATEGY_TYPES[kind]
     if kind == "optimizer":
         from .optimizing import OptimizerStrategy
+
         target: Callable[..., Any] = OptimizerStrategy
     elif kind == "call_wave":
         from ..calibration import CallWave
+
         target = CallWave
     else:
         target = factory
     params = inspect.signature(target).parameters
     for k in kwargs:
         if k not in params or k == "name":
-            raise SimulationConfigError(f"{key}.{k}", f"unknown key for type {kind!r}; known: "
-                                        f"{sorted(p for p in params if p != 'name')}")
+            raise SimulationConfigError(
+                f"{key}.{k}",
+                f"unknown key for type {kind!r}; known: {sorted(p for p in params if p != 'name')}",
+            )
     try:
         return factory(name=label, **kwargs)
     except TypeError as exc:

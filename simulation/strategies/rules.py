@@ -15,7 +15,8 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,12 @@ from ..view import TAGS, MonthView
 __all__ = ["compile_rule"]
 
 _CMP: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
 }
 _KEYWORDS = re.compile(r"\b(AND|OR|NOT)\b")
 
@@ -59,9 +64,12 @@ def _compile(node: ast.AST, key: str, text: str) -> Callable[[MonthView], Any]:
         _check_tag(node.id, key, text)
         tag = node.id
         return lambda v: np.asarray(v[tag]) != 0
-    raise SimulationConfigError(key, f"(={text!r}) uses an unsupported construct "
-                                f"{type(node).__name__}; use tags, numbers, comparisons, "
-                                "AND/OR/NOT and parentheses")
+    raise SimulationConfigError(
+        key,
+        f"(={text!r}) uses an unsupported construct "
+        f"{type(node).__name__}; use tags, numbers, comparisons, "
+        "AND/OR/NOT and parentheses",
+    )
 
 
 def _fold(op: Callable[[Any, Any], Any], values: list[Any]) -> Any:
@@ -73,8 +81,9 @@ def _fold(op: Callable[[Any, Any], Any], values: list[Any]) -> Any:
 
 def _check_tag(name: str, key: str, text: str) -> None:
     if name not in TAGS:
-        raise SimulationConfigError(key, f"(={text!r}) uses unknown tag {name!r}; "
-                                    f"known tags: {', '.join(sorted(TAGS))}")
+        raise SimulationConfigError(
+            key, f"(={text!r}) uses unknown tag {name!r}; known tags: {', '.join(sorted(TAGS))}"
+        )
 
 
 def _operand(node: ast.AST, other: ast.AST, key: str, text: str) -> Callable[[MonthView], Any]:
@@ -84,23 +93,31 @@ def _operand(node: ast.AST, other: ast.AST, key: str, text: str) -> Callable[[Mo
         return lambda v: v[tag]
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         if not isinstance(other, ast.Name) or other.id not in ("tier", "stage"):
-            raise SimulationConfigError(key, f"(={text!r}): the text {node.value!r} can only "
-                                        "be compared with tier or stage")
+            raise SimulationConfigError(
+                key, f"(={text!r}): the text {node.value!r} can only be compared with tier or stage"
+            )
         try:
             code = MonthView.code_of(other.id, node.value)
         except KeyError as exc:
             raise SimulationConfigError(key, f"(={text!r}): {exc.args[0]}") from None
         return lambda v: code
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-            and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    ):
         val = node.value
         return lambda v: val
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
-            and isinstance(node.operand, ast.Constant):
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+    ):
         val = -node.operand.value  # type: ignore[operator]
         return lambda v: val
-    raise SimulationConfigError(key, f"(={text!r}): comparisons take tags, numbers or quoted "
-                                "tier/stage names")
+    raise SimulationConfigError(
+        key, f"(={text!r}): comparisons take tags, numbers or quoted tier/stage names"
+    )
 
 
 def _compare(node: ast.Compare, key: str, text: str) -> Callable[[MonthView], Any]:
@@ -108,8 +125,9 @@ def _compare(node: ast.Compare, key: str, text: str) -> Callable[[MonthView], An
     ops = []
     for i, op in enumerate(node.ops):
         if type(op) not in _CMP:
-            raise SimulationConfigError(key, f"(={text!r}) uses an unsupported comparison "
-                                        f"{type(op).__name__}")
+            raise SimulationConfigError(
+                key, f"(={text!r}) uses an unsupported comparison {type(op).__name__}"
+            )
         left = _operand(terms[i], terms[i + 1], key, text)
         right = _operand(terms[i + 1], terms[i], key, text)
         ops.append((_CMP[type(op)], left, right))

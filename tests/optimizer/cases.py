@@ -33,14 +33,14 @@ __all__ = [
     "CASES_DIR",
     "Case",
     "GapInstance",
-    "read_orlib_gap",
-    "read_gap_optima",
     "gap_case",
-    "read_mknap",
-    "mknap_case",
-    "read_mmkp",
-    "mmkp_case",
     "ibm_marketing_case",
+    "mknap_case",
+    "mmkp_case",
+    "read_gap_optima",
+    "read_mknap",
+    "read_mmkp",
+    "read_orlib_gap",
 ]
 
 #: tests/optimizer/cases.py -> /work ; the benchmark files are a sibling of the repository.
@@ -71,7 +71,9 @@ def _customers(ids: list[str], min_contacts: int, max_contacts: int) -> pd.DataF
     return pd.DataFrame({"customer_id": ids, "min_contacts": min_contacts, "max_contacts": max_contacts})
 
 
-def _options(customer: list[str], offer: list[str], channel: list[str], value: np.ndarray, **extra: np.ndarray) -> pd.DataFrame:
+def _options(
+    customer: list[str], offer: list[str], channel: list[str], value: np.ndarray, **extra: np.ndarray
+) -> pd.DataFrame:
     n = len(customer)
     table = pd.DataFrame(
         {
@@ -301,6 +303,7 @@ def mmkp_case(name: str, value: np.ndarray, weight: np.ndarray, capacity: np.nda
 # --------------------------------------------------------------------------------------------
 # IBM docplex marketing campaign example
 # --------------------------------------------------------------------------------------------
+
 
 def ibm_marketing_case(path: Path) -> Case:
     """The docplex marketing campaign: customer x product x channel, at most one per customer.

@@ -15,8 +15,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
-import optimizer
 from cases import (
     CASES_DIR,
     Case,
@@ -29,6 +27,8 @@ from cases import (
     read_mmkp,
     read_orlib_gap,
 )
+
+import optimizer
 
 if not CASES_DIR.is_dir():
     pytest.skip(f"benchmark instances not found at {CASES_DIR}", allow_module_level=True)
@@ -74,15 +74,16 @@ def solve_and_verify(case: Case, *, mip_gap: float | None = None) -> optimizer.S
 
 
 @pytest.fixture
-def solved(record_property):  # type: ignore[no-untyped-def]
-    """``solved(case)``: :func:`solve_and_verify`, recording the wall time as ``solve_seconds``."""
+def solved(request):  # type: ignore[no-untyped-def]
+    """``solved(case)``: :func:`solve_and_verify`, recording the wall time as the test's
+    ``solve_seconds`` user property (in ``--junitxml`` output; ``--durations=0`` shows it too)."""
 
     def run(case: Case, **kwargs: float) -> optimizer.SolveResult:
         start = time.perf_counter()
         try:
             return solve_and_verify(case, **kwargs)
         finally:
-            record_property("solve_seconds", round(time.perf_counter() - start, 3))
+            request.node.user_properties.append(("solve_seconds", round(time.perf_counter() - start, 3)))
 
     return run
 
@@ -113,8 +114,11 @@ def test_orlib_gap(number: int, k: int, sense: str, solved) -> None:  # type: ig
 
 @pytest.mark.parametrize(
     "letter, k",
-    [pytest.param(letter, k, id=f"gap{letter}-{letter}{m:02d}{n}-min") for letter in CHU_BEASLEY_MIN
-     for k, (m, n) in enumerate(((5, 100), (5, 200), (10, 100), (10, 200), (20, 100), (20, 200)), 1)],
+    [
+        pytest.param(letter, k, id=f"gap{letter}-{letter}{m:02d}{n}-min")
+        for letter in CHU_BEASLEY_MIN
+        for k, (m, n) in enumerate(((5, 100), (5, 200), (10, 100), (10, 200), (20, 100), (20, 200)), 1)
+    ],
 )
 def test_chu_beasley_gap_min(letter: str, k: int, solved) -> None:  # type: ignore[no-untyped-def]
     instance = read_orlib_gap(CASES_DIR / "gap" / "orlib" / f"gap{letter}.txt", letter)[k - 1]
@@ -141,9 +145,11 @@ def test_mmkp_published_solution_checks_the_parser(name: str) -> None:
     value, weight, capacity, exact = read_mmkp(CASES_DIR / "mmkp" / "orlib_khan" / name)
     assert exact is not None
     case = mmkp_case(name, value, weight, capacity, MMKP_OPTIMA[name])
-    plan = case.options.set_index(["customer_id", "offer_id"]).loc[
-        [(f"class{c}", f"item{k}") for c, k in enumerate(exact)]
-    ].reset_index()
+    plan = (
+        case.options.set_index(["customer_id", "offer_id"])
+        .loc[[(f"class{c}", f"item{k}") for c, k in enumerate(exact)]]
+        .reset_index()
+    )
     check = optimizer.verify_plan(case.problem(), plan)
     assert check.violations == ()
     assert check.objective == pytest.approx(case.optimum, abs=case.tolerance, rel=0)

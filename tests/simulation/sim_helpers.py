@@ -20,13 +20,17 @@ def constant_hazard_config(**overrides: Any) -> dict[str, Any]:
         "horizon_months": 36,
         "population": {"customers": 2000, "contract_share": 0.0},
         "lifecycle": {
-            "maturity_tenure_months": None, "growth_to_maturity": 0.2,
-            "acquisition_to_growth": 0.7, "tier_exit_multiplier": ONES,
-            "tier_decline_multiplier": ONES, "tenure_boost": 0.0, "decline_escalation": 1.0,
-            "exit_hazard": {"acquisition": 0.03, "growth": 0.04, "maturity": 0.02,
-                            "decline": 0.10},
+            "maturity_tenure_months": None,
+            "growth_to_maturity": 0.2,
+            "acquisition_to_growth": 0.7,
+            "tier_exit_multiplier": ONES,
+            "tier_decline_multiplier": ONES,
+            "tenure_boost": 0.0,
+            "decline_escalation": 1.0,
+            "exit_hazard": {"acquisition": 0.03, "growth": 0.04, "maturity": 0.02, "decline": 0.10},
             "decline_hazard": {"acquisition": 0.01, "growth": 0.02, "maturity": 0.015},
-            "recovery_hazard": 0.05, "reentry_share": NO_STAGE,
+            "recovery_hazard": 0.05,
+            "reentry_share": NO_STAGE,
         },
         "arrears": {"monthly_prob": NO_STAGE},
     }
@@ -40,8 +44,10 @@ def constant_hazard_config(**overrides: Any) -> dict[str, Any]:
 
 def small_config(**overrides: Any) -> dict[str, Any]:
     """A default-model scenario small enough to run in well under a second."""
-    cfg: dict[str, Any] = {"horizon_months": 6,
-                           "population": {"customers": 3000, "gross_adds_per_month": 40},
-                           "call_centre": {"seats": 5}}
+    cfg: dict[str, Any] = {
+        "horizon_months": 6,
+        "population": {"customers": 3000, "gross_adds_per_month": 40},
+        "call_centre": {"seats": 5},
+    }
     cfg.update(overrides)
     return cfg

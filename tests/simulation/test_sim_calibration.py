@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from simulation import calibrate_offer_effect, load_scenario, mean_ci, run_experiment, xinjiang_10088
+from simulation import (
+    calibrate_offer_effect,
+    load_scenario,
+    mean_ci,
+    run_experiment,
+    xinjiang_10088,
+)
 from simulation.calibration import predicted_churn_reduction
 
 
@@ -20,22 +26,29 @@ def test_bundled_multiplier_is_the_calibrated_one() -> None:
     assert sc.config.offers["bill_credit"].churn_multiplier == pytest.approx(fitted, abs=1e-4)
     # The closed form at the fitted value hits the target, and is monotone in the effect.
     total = fitted * sc.config.lifecycle.contract_lock_in_multiplier
-    assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total, 6) == \
-        pytest.approx(0.164, abs=1e-8)
+    assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total, 6) == pytest.approx(
+        0.164, abs=1e-8
+    )
     assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total * 0.5, 6) > 0.164
 
 
 def test_simulation_reproduces_the_10088_figures() -> None:
     sc = load_scenario("calibration_10088")
     target = xinjiang_10088()
-    res = run_experiment(sc.config, {"wave": sc.strategies["wave"]},
-                         replications=sc.replications, seed=sc.seed, workers=2)
+    res = run_experiment(
+        sc.config,
+        {"wave": sc.strategies["wave"]},
+        replications=sc.replications,
+        seed=sc.seed,
+        workers=2,
+    )
     t = res.totals
     assert (t["calls_dialled"] == 45_000).all()  # the whole wave was dialled in month 0
-    for kpi, want, max_half in (("connect_rate", target.connect_rate, 0.005),
-                                ("acceptance_rate", target.acceptance_rate, 0.008),
-                                ("mid_high_churn_reduction", target.churn_reduction_called,
-                                 0.025)):
+    for kpi, want, max_half in (
+        ("connect_rate", target.connect_rate, 0.005),
+        ("acceptance_rate", target.acceptance_rate, 0.008),
+        ("mid_high_churn_reduction", target.churn_reduction_called, 0.025),
+    ):
         m, h = mean_ci(t[kpi], 0.99)
         print(f"{kpi}: {m:.4f} +/- {h:.4f} (99%, {len(t)} reps), target {want}")
         assert abs(m - want) <= h, (kpi, m, h, want)
@@ -47,7 +60,8 @@ def test_calibration_rejects_unreachable_targets() -> None:
     from simulation import CalibrationTarget, SimulationConfigError
 
     with pytest.raises(SimulationConfigError, match="calibration"):
-        calibrate_offer_effect(sc.config, "bill_credit", 0.3,
-                               CalibrationTarget(0.649, 0.515, 0.9, 6))
+        calibrate_offer_effect(
+            sc.config, "bill_credit", 0.3, CalibrationTarget(0.649, 0.515, 0.9, 6)
+        )
     with pytest.raises(SimulationConfigError, match="called_fraction"):
         calibrate_offer_effect(sc.config, "bill_credit", 0.0)

@@ -12,12 +12,17 @@ import yaml
 from simulation import cli
 
 SCENARIO = {
-    "name": "cli_small", "horizon_months": 4,
+    "name": "cli_small",
+    "horizon_months": 4,
     "population": {"customers": 2000, "gross_adds_per_month": 30},
     "call_centre": {"seats": 3, "inbound_calls_per_hour": 2},
-    "strategies": {"none": {"type": "do_nothing"},
-                   "drop": {"type": "rule", "rule": "usage_drop OR contract_months_left <= 1"}},
-    "baseline": "none", "replications": 2, "seed": 4,
+    "strategies": {
+        "none": {"type": "do_nothing"},
+        "drop": {"type": "rule", "rule": "usage_drop OR contract_months_left <= 1"},
+    },
+    "baseline": "none",
+    "replications": 2,
+    "seed": 4,
 }
 
 
@@ -35,12 +40,29 @@ def _write(tmp_path: Path, data: dict) -> Path:
 
 def test_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    code = cli.run(_args(str(_write(tmp_path, SCENARIO)), "--out", str(out), "--workers", "2",
-                         "--replications", "3"))
+    code = cli.run(
+        _args(
+            str(_write(tmp_path, SCENARIO)),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--replications",
+            "3",
+        )
+    )
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["callcentre.png", "comparison.csv", "ranking.csv", "retention.png",
-                     "summary.csv", "timeseries.parquet", "totals.csv", "totals.parquet"]
+    assert names == [
+        "callcentre.png",
+        "comparison.csv",
+        "ranking.csv",
+        "retention.png",
+        "summary.csv",
+        "timeseries.parquet",
+        "totals.csv",
+        "totals.parquet",
+    ]
     totals = pd.read_parquet(out / "totals.parquet")
     assert sorted(totals["replication"].unique()) == [0, 1, 2]
     assert set(totals["strategy"]) == {"none", "drop"}
@@ -52,20 +74,26 @@ def test_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "cli_small: 2 strategies x 3 replications" in capsys.readouterr().out
     # Same seed, same results.
     out2 = tmp_path / "out2"
-    assert cli.run(_args(str(_write(tmp_path, SCENARIO)), "--out", str(out2),
-                         "--replications", "3")) == 0
+    assert (
+        cli.run(_args(str(_write(tmp_path, SCENARIO)), "--out", str(out2), "--replications", "3"))
+        == 0
+    )
     pd.testing.assert_frame_equal(totals, pd.read_parquet(out2 / "totals.parquet"))
 
 
-@pytest.mark.parametrize(("change", "argv", "message"), [
-    ({"call_centre": {"seats": 0}}, [], "call_centre.seats: (=0) must be > 0: strategy 'drop'"),
-    ({"horizon_months": 0}, [], "horizon_months: (=0) must be > 0"),
-    ({"strategies": {"x": {"type": "nope"}}}, [], "strategies.x.type: (='nope') is not"),
-    ({}, ["--replications", "0"], "replications: (=0) must be an integer >= 1"),
-    ({}, ["--seed", "-1"], "--seed: (=-1) must be >= 0"),
-])
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                         change: dict, argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "argv", "message"),
+    [
+        ({"call_centre": {"seats": 0}}, [], "call_centre.seats: (=0) must be > 0: strategy 'drop'"),
+        ({"horizon_months": 0}, [], "horizon_months: (=0) must be > 0"),
+        ({"strategies": {"x": {"type": "nope"}}}, [], "strategies.x.type: (='nope') is not"),
+        ({}, ["--replications", "0"], "replications: (=0) must be an integer >= 1"),
+        ({}, ["--seed", "-1"], "--seed: (=-1) must be >= 0"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict, argv: list[str], message: str
+) -> None:
     data = {**SCENARIO, **change}
     out = tmp_path / "out"
     code = cli.run(_args(str(_write(tmp_path, data)), "--out", str(out), *argv))

@@ -10,23 +10,34 @@ from pathlib import Path
 import pytest
 
 from simulation import (
-    DoNothing, RuleTargeting, Simulation, SimulationConfigError, build_config, load_scenario,
+    DoNothing,
+    RuleTargeting,
+    Simulation,
+    SimulationConfigError,
+    build_config,
+    load_scenario,
     run_experiment,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.mark.parametrize(("fixture", "message"), [
-    ("wrong_negative_rate.yaml", r"lifecycle\.exit_hazard\.growth: \(=-0\.1\) must be a probability"),
-    ("wrong_probability.yaml", r"call_centre\.connect_rate: \(=1\.3\) must be a probability"),
-    ("wrong_nan.yaml", r"population\.arpu_mean\.premium: \(=nan\) must be finite"),
-    ("wrong_horizon.yaml", r"horizon_months: \(=0\) must be > 0"),
-    ("wrong_zero_seats.yaml", r"call_centre\.seats: \(=0\) must be > 0: strategy 'calls'"),
-    ("wrong_strategy.yaml", r"strategies\.mine\.type: \(='magic'\) is not a strategy"),
-    ("wrong_unknown_key.yaml", r"population\.custmers: unknown key"),
-    ("wrong_rule_tag.yaml", r"strategies\.r\.rule: .*unknown tag 'bogus_tag'"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "message"),
+    [
+        (
+            "wrong_negative_rate.yaml",
+            r"lifecycle\.exit_hazard\.growth: \(=-0\.1\) must be a probability",
+        ),
+        ("wrong_probability.yaml", r"call_centre\.connect_rate: \(=1\.3\) must be a probability"),
+        ("wrong_nan.yaml", r"population\.arpu_mean\.premium: \(=nan\) must be finite"),
+        ("wrong_horizon.yaml", r"horizon_months: \(=0\) must be > 0"),
+        ("wrong_zero_seats.yaml", r"call_centre\.seats: \(=0\) must be > 0: strategy 'calls'"),
+        ("wrong_strategy.yaml", r"strategies\.mine\.type: \(='magic'\) is not a strategy"),
+        ("wrong_unknown_key.yaml", r"population\.custmers: unknown key"),
+        ("wrong_rule_tag.yaml", r"strategies\.r\.rule: .*unknown tag 'bogus_tag'"),
+    ],
+)
 def test_broken_scenarios_name_the_key(fixture: str, message: str) -> None:
     with pytest.raises(SimulationConfigError, match=message):
         sc = load_scenario(FIXTURES / fixture)
@@ -34,18 +45,32 @@ def test_broken_scenarios_name_the_key(fixture: str, message: str) -> None:
         run_experiment(sc.config, sc.strategies, replications=1)
 
 
-@pytest.mark.parametrize(("mapping", "message"), [
-    ({"population": {"tier_mix": {"premium": 0.5}}}, r"population\.tier_mix: \(sum=1\.45\) must sum to 1"),
-    ({"population": {"customers": 2.5}}, r"population\.customers: \(=2\.5\) must be an integer"),
-    ({"arrears": {"cure_prob": "high"}}, r"arrears\.cure_prob: \(='high'\) must be a number"),
-    ({"offers": {"x": {"contract": "yes"}}}, r"offers\.x\.contract: \(='yes'\) must be true"),
-    ({"offers": {}}, r"offers: at least one offer"),
-    ({"channels": {"call": {}}}, r"channels\.call: the call channel is configured"),
-    ({"lifecycle": {"exit_hazard": {"decline": 0.7}, "decline_hazard": {"maturity": 0.5}}},
-     None),
-    ({"lifecycle": {"exit_hazard": {"exited": 0.1}}}, r"lifecycle\.exit_hazard\.exited: unknown"),
-    ({"mid_high_tiers": ["gold"]}, r"mid_high_tiers: \(='gold'\) is not a value tier"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (
+            {"population": {"tier_mix": {"premium": 0.5}}},
+            r"population\.tier_mix: \(sum=1\.45\) must sum to 1",
+        ),
+        (
+            {"population": {"customers": 2.5}},
+            r"population\.customers: \(=2\.5\) must be an integer",
+        ),
+        ({"arrears": {"cure_prob": "high"}}, r"arrears\.cure_prob: \(='high'\) must be a number"),
+        ({"offers": {"x": {"contract": "yes"}}}, r"offers\.x\.contract: \(='yes'\) must be true"),
+        ({"offers": {}}, r"offers: at least one offer"),
+        ({"channels": {"call": {}}}, r"channels\.call: the call channel is configured"),
+        (
+            {"lifecycle": {"exit_hazard": {"decline": 0.7}, "decline_hazard": {"maturity": 0.5}}},
+            None,
+        ),
+        (
+            {"lifecycle": {"exit_hazard": {"exited": 0.1}}},
+            r"lifecycle\.exit_hazard\.exited: unknown",
+        ),
+        ({"mid_high_tiers": ["gold"]}, r"mid_high_tiers: \(='gold'\) is not a value tier"),
+    ],
+)
 def test_mapping_errors(mapping: dict, message: str | None) -> None:
     if message is None:  # a valid corner: the checks must not over-reject
         build_config(mapping)
@@ -74,11 +99,37 @@ def test_unknown_scenario_name_lists_the_bundled_ones() -> None:
         load_scenario("no_such_scenario")
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [
-    ({"replications": 0}, "replications"), ({"workers": 0}, "workers"),
-    ({"backend": "threads"}, "backend"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"replications": 0}, "replications"),
+        ({"workers": 0}, "workers"),
+        ({"backend": "threads"}, "backend"),
+    ],
+)
 def test_experiment_arguments(kwargs: dict, key: str) -> None:
     cfg = build_config({"population": {"customers": 10}, "horizon_months": 1})
     with pytest.raises(SimulationConfigError, match=key):
         run_experiment(cfg, {"none": DoNothing()}, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"type": "rule", "rule": "usage_drop", "offer": "gift"},
+            r"strategies\.s\.offer: \(='gift'\)",
+        ),
+        ({"type": "score", "channel": "fax"}, r"strategies\.s\.channel: \(='fax'\)"),
+        ({"type": "rule", "rule": "usage_drop", "order_by": "age"}, r"strategies\.s\.order_by"),
+        ({"type": "key_moments", "triggers": [{"moment": "birthday"}]}, r"triggers\[0\]\.moment"),
+        ({"type": "score", "threshold": 1500}, r"strategies\.s\.threshold: \(=1500\)"),
+        ({"type": "call_wave", "fraction": 0.5, "offer": "gift"}, r"strategies\.s\.offer"),
+    ],
+)
+def test_strategy_specs_fail_before_the_run(spec: dict, message: str) -> None:
+    from simulation import build_strategy
+
+    cfg = build_config({"population": {"customers": 10}, "horizon_months": 1})
+    with pytest.raises(SimulationConfigError, match=message):
+        run_experiment(cfg, {"s": build_strategy("s", spec)}, replications=1)

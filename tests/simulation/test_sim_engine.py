@@ -7,25 +7,38 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sim_helpers import NO_STAGE, constant_hazard_config, small_config
 
 from simulation import (
-    ContactPlan, DoNothing, KeyMomentTriggers, RuleTargeting, ScoreThreshold, Simulation,
-    build_config, mean_ci, run_experiment, simulate,
+    ContactPlan,
+    DoNothing,
+    KeyMomentTriggers,
+    RuleTargeting,
+    ScoreThreshold,
+    Simulation,
+    build_config,
+    mean_ci,
+    run_experiment,
+    simulate,
 )
 from simulation.calibration import CallWave
 from simulation.contacts import enforce_policy, worst_case_cost
 from simulation.population import new_population
 from simulation.streams import Streams
 
-from sim_helpers import NO_STAGE, constant_hazard_config, small_config
-
 
 def test_same_seed_same_results_and_workers_do_not_matter() -> None:
     cfg = build_config(small_config())
-    strategies = {"none": DoNothing(), "rule": RuleTargeting("usage_drop OR arpu > 150"),
-                  "keys": KeyMomentTriggers([{"moment": "contract_expiring"},
-                                             {"moment": "usage_drop", "channel": "sms",
-                                              "offer": "data_pack"}])}
+    strategies = {
+        "none": DoNothing(),
+        "rule": RuleTargeting("usage_drop OR arpu > 150"),
+        "keys": KeyMomentTriggers(
+            [
+                {"moment": "contract_expiring"},
+                {"moment": "usage_drop", "channel": "sms", "offer": "data_pack"},
+            ]
+        ),
+    }
     a = run_experiment(cfg, strategies, replications=2, seed=7, workers=1)
     b = run_experiment(cfg, strategies, replications=2, seed=7, workers=2)
     pd.testing.assert_frame_equal(a.totals, b.totals)
@@ -37,12 +50,23 @@ def test_same_seed_same_results_and_workers_do_not_matter() -> None:
 def test_call_centre_draws_do_not_shift_the_lifecycle_streams() -> None:
     # An offer with no effect, no fatigue: a calling strategy must leave every lifecycle
     # outcome exactly as under do-nothing (common random numbers across strategies).
-    cfg = build_config(small_config(
-        offers={"nothing": {"churn_multiplier": 1.0, "recovery_prob": 0.0, "arpu_shift": 0.0,
-                            "mou_shift": 0.0, "data_shift": 0.0, "contract": False,
-                            "cost": 1.0}},
-        fatigue={"per_excess_contact": 0.0, "growth_per_contact": 0.0},
-        arrears={"winback_cure_prob": 0.0}))
+    cfg = build_config(
+        small_config(
+            offers={
+                "nothing": {
+                    "churn_multiplier": 1.0,
+                    "recovery_prob": 0.0,
+                    "arpu_shift": 0.0,
+                    "mou_shift": 0.0,
+                    "data_shift": 0.0,
+                    "contract": False,
+                    "cost": 1.0,
+                }
+            },
+            fatigue={"per_excess_contact": 0.0, "growth_per_contact": 0.0},
+            arrears={"winback_cure_prob": 0.0},
+        )
+    )
     base = simulate(cfg, DoNothing(), seed=3).timeseries
     calls = simulate(cfg, RuleTargeting("tenure >= 0", offer="nothing"), seed=3).timeseries
     assert calls["calls_dialled"].sum() > 1000
@@ -56,8 +80,11 @@ def test_common_random_numbers_tighten_the_paired_interval() -> None:
     crn = run_experiment(cfg, strategies, replications=8, seed=1, workers=2)
     paired = crn.compare("none", ["retention_rate"]).iloc[0]["half_width"]
     # The same difference from independent seeds: replications of "score" on other seeds.
-    indep = run_experiment(cfg, {"score": strategies["score"]}, replications=8, seed=2,
-                           workers=2).totals["retention_rate"].to_numpy()
+    indep = (
+        run_experiment(cfg, {"score": strategies["score"]}, replications=8, seed=2, workers=2)
+        .totals["retention_rate"]
+        .to_numpy()
+    )
     base = crn.totals.query("strategy == 'none'")["retention_rate"].to_numpy()
     _, unpaired = mean_ci(indep - base, 0.95)
     print(f"retention difference half-width: paired {paired:.5f}, independent {unpaired:.5f}")
@@ -68,12 +95,24 @@ def test_arrears_cancel_after_three_months_unless_cured() -> None:
     # No lifecycle exits or decline: every exit is an arrears cancellation, which comes
     # exactly 3 months after entry with probability (1 - cure) ** 3 = 0.343.
     zero3 = {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0}
-    cfg = build_config(constant_hazard_config(
-        horizon_months=24, population={"customers": 40_000},
-        lifecycle={"exit_hazard": NO_STAGE, "decline_hazard": zero3},
-        arrears={"monthly_prob": {**NO_STAGE, "maturity": 0.05, "growth": 0.05,
-                                  "acquisition": 0.05, "decline": 0.05},
-                 "cure_prob": 0.3, "reentry_share": 0.0}))
+    cfg = build_config(
+        constant_hazard_config(
+            horizon_months=24,
+            population={"customers": 40_000},
+            lifecycle={"exit_hazard": NO_STAGE, "decline_hazard": zero3},
+            arrears={
+                "monthly_prob": {
+                    **NO_STAGE,
+                    "maturity": 0.05,
+                    "growth": 0.05,
+                    "acquisition": 0.05,
+                    "decline": 0.05,
+                },
+                "cure_prob": 0.3,
+                "reentry_share": 0.0,
+            },
+        )
+    )
     ts = simulate(cfg, DoNothing(), seed=5).timeseries
     entered = ts["arrears_entered"].to_numpy()[:-3]
     cancelled = ts["cancellations"].to_numpy()[3:]
@@ -96,26 +135,37 @@ class _RandomPlanner:
 
     def plan(self, view, rng):  # type: ignore[no-untyped-def]
         n = self.rows
-        return ContactPlan(rng.integers(0, view.slots, n), rng.integers(0, len(view.offer_names),
-                           n).astype(np.int16),
-                           rng.integers(0, len(view.channel_names), n).astype(np.int8))
+        return ContactPlan(
+            rng.integers(0, view.slots, n),
+            rng.integers(0, len(view.offer_names), n).astype(np.int16),
+            rng.integers(0, len(view.channel_names), n).astype(np.int8),
+        )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.integers(0, 400), budget=st.floats(0, 5000), seed=st.integers(0, 2**32 - 1),
-       cap=st.integers(1, 3))
-def test_policy_invariants_hold_for_any_plan(rows: int, budget: float, seed: int,
-                                            cap: int) -> None:
-    cfg = build_config(small_config(population={"customers": 300, "gross_adds_per_month": 5},
-                                    fatigue={"max_contacts_per_window": cap}))
+@given(
+    rows=st.integers(0, 400),
+    budget=st.floats(0, 5000),
+    seed=st.integers(0, 2**32 - 1),
+    cap=st.integers(1, 3),
+)
+def test_policy_invariants_hold_for_any_plan(rows: int, budget: float, seed: int, cap: int) -> None:
+    cfg = build_config(
+        small_config(
+            population={"customers": 300, "gross_adds_per_month": 5},
+            fatigue={"max_contacts_per_window": cap},
+        )
+    )
     pop = new_population(cfg, Streams.from_seed(seed))
     rng = np.random.default_rng(seed)
     pop.stage[rng.random(pop.slots) < 0.2] = 4  # some exited customers
     pop.contacts[0, rng.random(pop.slots) < 0.3] = 1
     pop.contacts[1, rng.random(pop.slots) < 0.3] = 1
-    plan = ContactPlan(rng.integers(0, pop.slots, rows),
-                       rng.integers(0, len(cfg.offers), rows).astype(np.int16),
-                       rng.integers(0, len(cfg.channels) + 1, rows).astype(np.int8))
+    plan = ContactPlan(
+        rng.integers(0, pop.slots, rows),
+        rng.integers(0, len(cfg.offers), rows).astype(np.int16),
+        rng.integers(0, len(cfg.channels) + 1, rows).astype(np.int8),
+    )
     out = enforce_policy(cfg, pop, plan, budget, "random")
     assert worst_case_cost(cfg, out).sum() <= budget + 1e-6
     assert np.unique(out.customer).size == len(out)
@@ -128,8 +178,13 @@ def test_policy_invariants_hold_for_any_plan(rows: int, budget: float, seed: int
 
 
 def test_engine_enforces_budget_and_cap_on_an_adversarial_strategy() -> None:
-    cfg = build_config(small_config(budget_per_month=900.0, horizon_months=8,
-                                    fatigue={"max_contacts_per_window": 1, "window_months": 3}))
+    cfg = build_config(
+        small_config(
+            budget_per_month=900.0,
+            horizon_months=8,
+            fatigue={"max_contacts_per_window": 1, "window_months": 3},
+        )
+    )
     sim = Simulation(cfg, _RandomPlanner(5000), seed=9)
     ts = sim.run().timeseries
     assert (ts["cost"] <= 900.0 + 1e-6).all()
@@ -152,9 +207,19 @@ def test_plan_must_be_a_contact_plan() -> None:
 
 
 def test_call_wave_only_calls_in_its_month_and_capacity_limits_dials() -> None:
-    cfg = build_config(small_config(call_centre={"seats": 1, "days_per_month": 1,
-                                                 "hours_per_day": 1.0}))
+    cfg = build_config(
+        small_config(call_centre={"seats": 1, "days_per_month": 1, "hours_per_day": 1.0})
+    )
     ts = simulate(cfg, CallWave(1.0, month=2), seed=4).timeseries
     assert ts.loc[ts["month"] != 2, "calls_planned"].sum() == 0
     row = ts.loc[ts["month"] == 2].iloc[0]
     assert row["calls_planned"] > 1000 and 5 < row["calls_dialled"] < 60
+
+
+def test_dask_backend_gives_the_same_results() -> None:
+    pytest.importorskip("dask")
+    cfg = build_config(small_config(horizon_months=3))
+    strategies = {"none": DoNothing(), "rule": RuleTargeting("usage_drop")}
+    a = run_experiment(cfg, strategies, replications=2, seed=5, workers=1)
+    b = run_experiment(cfg, strategies, replications=2, seed=5, workers=2, backend="dask")
+    pd.testing.assert_frame_equal(a.totals, b.totals)

@@ -16,7 +16,13 @@ import pytest
 import simpy
 
 from simulation import (
-    CallCentre, CallCentreConfig, MonthCalls, erlang_c, mean_ci, mean_wait, service_level,
+    CallCentre,
+    CallCentreConfig,
+    MonthCalls,
+    erlang_c,
+    mean_ci,
+    mean_wait,
+    service_level,
 )
 
 LOAD, AGENTS, HANDLE = 48.0, 55, 240.0
@@ -31,9 +37,14 @@ def test_erlang_c_reference_values() -> None:
 
 
 def _replication(seed: int, days: int) -> tuple[float, float, float, float]:
-    cfg = CallCentreConfig(seats=AGENTS, hours_per_day=24.0, days_per_month=days,
-                           inbound_calls_per_hour=LOAD / HANDLE * 3600.0,
-                           inbound_handle_time_s=HANDLE, service_level_seconds=15.0)
+    cfg = CallCentreConfig(
+        seats=AGENTS,
+        hours_per_day=24.0,
+        days_per_month=days,
+        inbound_calls_per_hour=LOAD / HANDLE * 3600.0,
+        inbound_handle_time_s=HANDLE,
+        service_level_seconds=15.0,
+    )
     env = simpy.Environment()
     cc = CallCentre(env, cfg, np.random.default_rng(seed), warmup_seconds=3600.0)
     calls = MonthCalls(np.zeros(0, np.int64), np.zeros(0, bool))
@@ -47,10 +58,12 @@ def test_call_centre_matches_erlang_c() -> None:
     # 24 replications of 3 days (about 50,000 calls each), two worker processes.
     with ProcessPoolExecutor(max_workers=2) as pool:
         reps = np.array(list(pool.map(_replication, range(1000, 1024), [3] * 24)))
-    checks = [("P(wait)", reps[:, 0], erlang_c(LOAD, AGENTS), 0.08),
-              ("mean wait s", reps[:, 1], mean_wait(LOAD, AGENTS, HANDLE), 0.15),
-              ("within 15 s", reps[:, 2], service_level(LOAD, AGENTS, HANDLE, 15.0), 0.02),
-              ("utilisation", reps[:, 3], LOAD / AGENTS, 0.01)]
+    checks = [
+        ("P(wait)", reps[:, 0], erlang_c(LOAD, AGENTS), 0.08),
+        ("mean wait s", reps[:, 1], mean_wait(LOAD, AGENTS, HANDLE), 0.15),
+        ("within 15 s", reps[:, 2], service_level(LOAD, AGENTS, HANDLE, 15.0), 0.02),
+        ("utilisation", reps[:, 3], LOAD / AGENTS, 0.01),
+    ]
     for name, values, theory, rel in checks:
         m, h = mean_ci(values, 0.99)
         print(f"{name}: {m:.4f} +/- {h:.4f} (99%, 24 reps), theory {theory:.4f}")
@@ -61,8 +74,9 @@ def test_call_centre_matches_erlang_c() -> None:
 def test_outbound_dialling_never_exceeds_seat_hours() -> None:
     # 2 seats, 1 hour a day, 1 day, 100 s per call always connected: at most 2 * 36 calls
     # start before the shift ends (an agent starts its 37th at 3600 s: not allowed).
-    cfg = CallCentreConfig(seats=2, hours_per_day=1.0, days_per_month=1, handle_time_s=100.0,
-                           connect_rate=1.0)
+    cfg = CallCentreConfig(
+        seats=2, hours_per_day=1.0, days_per_month=1, handle_time_s=100.0, connect_rate=1.0
+    )
     env = simpy.Environment()
     cc = CallCentre(env, cfg, np.random.default_rng(0))
     dial = np.arange(500)

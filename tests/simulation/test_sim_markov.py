@@ -9,21 +9,29 @@ the interval is narrow (relative half-width bound), so a wrong model cannot pass
 from __future__ import annotations
 
 import numpy as np
+from sim_helpers import constant_hazard_config
 
 from simulation import (
-    STAGE_NAMES, DoNothing, absorption_times, build_config, mean_ci, occupancy, run_experiment,
+    STAGE_NAMES,
+    DoNothing,
+    absorption_times,
+    build_config,
+    mean_ci,
+    occupancy,
+    run_experiment,
     truncated_occupancy,
 )
-
-from sim_helpers import constant_hazard_config
 
 ALL_IN_ACQUISITION = {"acquisition": 1.0, "growth": 0.0, "maturity": 0.0, "decline": 0.0}
 
 
 def test_theory_by_hand_for_a_two_stage_chain() -> None:
     # Only maturity and exit reachable from maturity (no decline): N = 1 / e = 1 / 0.02 = 50.
-    cfg = build_config(constant_hazard_config(lifecycle={"decline_hazard": {
-        "acquisition": 0.0, "growth": 0.0, "maturity": 0.0}}))
+    cfg = build_config(
+        constant_hazard_config(
+            lifecycle={"decline_hazard": {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0}}
+        )
+    )
     assert abs(absorption_times(cfg)[2] - 50.0) < 1e-9
     # From acquisition: 1/(1 - 0.27) months there, then growth 0.7/0.73 of the time, ...
     n = occupancy(cfg)[0]
@@ -32,9 +40,12 @@ def test_theory_by_hand_for_a_two_stage_chain() -> None:
 
 def test_absorption_time_and_occupancy_match_the_markov_chain() -> None:
     horizon = 300
-    cfg = build_config(constant_hazard_config(
-        horizon_months=horizon,
-        population={"customers": 30_000, "initial_stage_mix": ALL_IN_ACQUISITION}))
+    cfg = build_config(
+        constant_hazard_config(
+            horizon_months=horizon,
+            population={"customers": 30_000, "initial_stage_mix": ALL_IN_ACQUISITION},
+        )
+    )
     res = run_experiment(cfg, {"none": DoNothing()}, replications=8, seed=11, workers=2)
     n0 = cfg.population.customers
     t = res.totals
@@ -66,12 +77,18 @@ def test_littles_law_for_the_steady_base() -> None:
     probe = build_config(constant_hazard_config())
     n_row = occupancy(probe)[0]
     W = n_row.sum()
-    n_start = int(round(lam * W))
+    n_start = round(lam * W)
     mix = dict(zip(STAGE_NAMES, (n_row / W).tolist()))
-    cfg = build_config(constant_hazard_config(
-        horizon_months=horizon,
-        population={"customers": n_start, "gross_adds_per_month": lam,
-                    "initial_stage_mix": mix}))
+    cfg = build_config(
+        constant_hazard_config(
+            horizon_months=horizon,
+            population={
+                "customers": n_start,
+                "gross_adds_per_month": lam,
+                "initial_stage_mix": mix,
+            },
+        )
+    )
     res = run_experiment(cfg, {"none": DoNothing()}, replications=6, seed=21, workers=2)
     ts = res.timeseries[res.timeseries["month"] >= warmup]
     base = ts.groupby("replication")["active"].mean()

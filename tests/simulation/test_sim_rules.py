@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sim_helpers import small_config
 
 from simulation import MonthView, SimulationConfigError, build_config, compile_rule
 from simulation.population import new_population
 from simulation.streams import Streams
 from simulation.usage import arpu_now
-
-from sim_helpers import small_config
 
 
 @pytest.fixture(scope="module")
@@ -22,29 +21,40 @@ def view() -> MonthView:
 
 
 def test_boolean_algebra(view: MonthView) -> None:
-    got = compile_rule('arpu > 100 AND (usage_drop OR contract_months_left <= 2) '
-                       'AND NOT tier == "flea"')(view)
-    want = (view.arpu > 100) & (view.usage_drop | (view.contract_months_left <= 2)) \
-        & ~(view.tier == 4) & view.live
+    got = compile_rule(
+        'arpu > 100 AND (usage_drop OR contract_months_left <= 2) AND NOT tier == "flea"'
+    )(view)
+    want = (
+        (view.arpu > 100)
+        & (view.usage_drop | (view.contract_months_left <= 2))
+        & ~(view.tier == 4)
+        & view.live
+    )
     assert got.sum() > 0 and np.array_equal(got, want)
-    assert np.array_equal(compile_rule("handset_change or in_arrears")(view),
-                          (view.handset_change | view.in_arrears) & view.live)
-    assert np.array_equal(compile_rule("10 <= tenure < 24")(view),
-                          (view.tenure >= 10) & (view.tenure < 24) & view.live)
-    assert np.array_equal(compile_rule('stage == "decline"')(view),
-                          (view.stage == 3) & view.live)
+    assert np.array_equal(
+        compile_rule("handset_change or in_arrears")(view),
+        (view.handset_change | view.in_arrears) & view.live,
+    )
+    assert np.array_equal(
+        compile_rule("10 <= tenure < 24")(view),
+        (view.tenure >= 10) & (view.tenure < 24) & view.live,
+    )
+    assert np.array_equal(compile_rule('stage == "decline"')(view), (view.stage == 3) & view.live)
     assert compile_rule("arpu > -1")(view).sum() == view.live.sum()
 
 
-@pytest.mark.parametrize(("rule", "message"), [
-    ("arpu >", "not a valid rule"),
-    ("__import__('os')", "unsupported construct Call"),
-    ("arpu + 1 > 2", "comparisons take tags"),
-    ("arpu in [1]", "unsupported comparison In"),
-    ('tier == "gold"', "tier has no value 'gold'"),
-    ('arpu == "premium"', "can only be compared with tier or stage"),
-    ("", "must be a non-empty rule"),
-])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("arpu >", "not a valid rule"),
+        ("__import__('os')", "unsupported construct Call"),
+        ("arpu + 1 > 2", "comparisons take tags"),
+        ("arpu in [1]", "unsupported comparison In"),
+        ('tier == "gold"', "tier has no value 'gold'"),
+        ('arpu == "premium"', "can only be compared with tier or stage"),
+        ("", "must be a non-empty rule"),
+    ],
+)
 def test_bad_rules(rule: str, message: str) -> None:
     with pytest.raises(SimulationConfigError, match=message):
         compile_rule(rule, key="strategies.x.rule")

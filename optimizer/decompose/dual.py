@@ -1,0 +1,159 @@
+r"""The Lagrangian dual of the coupling limits, minimised by the level bundle method.
+
+With every coupling limit written as ``a_i x <= b_i`` and multipliers lambda >= 0,
+
+    L(lambda) = lambda . b + sum_c max_{S feasible for c} sum_{j in S} (n_j - lambda . a_j)      (DUAL)
+
+is an upper bound on every feasible plan's value (weak duality), convex and piecewise linear
+in lambda, with subgradient ``b - A x(lambda)`` where x(lambda) is the customers' best sets.
+The level method (Lemarechal, Nemirovskii, Nesterov 1995) keeps every cut, computes the
+cutting-plane model's minimum (an LP: a lower bound f_low on min L), and projects the best
+point so far onto the level set ``model <= f_low + alpha (f_best - f_low)`` (a QP). It needs no
+step-size tuning, and f_best - f_low certifies how far the dual is from its minimum.
+
+The multipliers are scaled per limit (``scale``) so that one unit of every limit is of
+comparable size; the oracle always sees unscaled multipliers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["DualResult", "level_bundle"]
+
+Oracle = Callable[[np.ndarray], tuple[float, np.ndarray]]  # lambda -> (L(lambda), subgradient)
+
+
+@dataclass
+class DualResult:
+    multipliers: np.ndarray
+    value: float  # L at multipliers: the best (lowest) bound found
+    lower: float  # the cutting-plane model's minimum: no multipliers give less than this
+    iterations: int
+    history: list[float] = field(default_factory=list)
+    stopped: str = ""
+
+
+def _highs():  # type: ignore[no-untyped-def]
+    from ..solvers.highs import _quiet_highs
+
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> tuple[float, np.ndarray]:
+    """min over 0 <= mu <= upper of max_k values_k + grads_k . (mu - points_k): an LP in (mu, t)."""
+    import highspy
+
+    k, m = grads.shape
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.addVars(m + 1, np.r_[np.zeros(m), -inf], np.r_[upper, inf])
+    h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32), np.r_[np.zeros(m), 1.0])
+    # t - g.mu >= f - g.p
+    rhs = values - np.einsum("km,km->k", grads, points)
+    for r in range(k):
+        h.addRow(rhs[r], inf, m + 1, np.arange(m + 1, dtype=np.int32), np.r_[-grads[r], 1.0])
+    h.run()
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    return float(h.getInfo().objective_function_value), x[:m]
+
+
+def _project(center: np.ndarray, level: float, points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+    """argmin |mu - center|^2 s.t. values_k + grads_k.(mu - points_k) <= level, 0 <= mu <= upper (a QP)."""
+    import highspy
+
+    k, m = grads.shape
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.addVars(m, np.zeros(m), upper)
+    h.changeColsCost(m, np.arange(m, dtype=np.int32), -2.0 * center)
+    rhs = level - values + np.einsum("km,km->k", grads, points)
+    for r in range(k):
+        h.addRow(-inf, rhs[r], m, np.arange(m, dtype=np.int32), grads[r])
+    hessian = highspy.HighsHessian()
+    hessian.dim_ = m
+    hessian.format_ = highspy.HessianFormat.kTriangular
+    hessian.start_ = np.arange(m + 1, dtype=np.int32)
+    hessian.index_ = np.arange(m, dtype=np.int32)
+    hessian.value_ = np.full(m, 2.0)
+    h.passHessian(hessian)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.clip(np.asarray(h.getSolution().col_value), 0.0, upper)
+
+
+def level_bundle(
+    oracle: Oracle,
+    start: np.ndarray,
+    *,
+    scale: np.ndarray,
+    upper: np.ndarray,
+    tol: float,
+    max_iter: int = 300,
+    deadline: float | None = None,
+    floor: float = -np.inf,
+    alpha: float = 0.3,
+    max_expansions: int = 8,
+) -> DualResult:
+    """Minimise ``oracle`` over ``0 <= lambda <= upper`` from ``start``.
+
+    Work happens in scaled multipliers mu = lambda * scale. Stops when the certified dual
+    gap ``f_best - f_low <= tol * max(1, |f_best|)``, at ``max_iter``, at ``deadline``
+    (time.perf_counter()), or as soon as ``f_best < floor`` (a value no feasible plan can go
+    below: the coupling limits are then infeasible).
+    """
+    m = start.size
+    mu_upper = upper * scale
+    mu = np.clip(start * scale, 0.0, mu_upper)
+    points: list[np.ndarray] = []
+    values: list[float] = []
+    grads: list[np.ndarray] = []
+    history: list[float] = []
+    best_mu, best = mu, np.inf
+    lower = -np.inf
+    stopped = "iterations"
+    expansions = 0
+    for it in range(1, max_iter + 1):
+        f, g = oracle(mu / scale)
+        history.append(f)
+        points.append(mu.copy())
+        values.append(f)
+        grads.append(g / scale)  # d f / d mu
+        if f < best:
+            best, best_mu = f, mu.copy()
+        if best < floor:
+            stopped = "below floor"
+            break
+        if m == 0:
+            lower, stopped = best, "no coupling limits"
+            break
+        P, V, G = np.array(points), np.array(values), np.array(grads)
+        lower = max(lower, _model_min(P, V, G, mu_upper)[0])
+        if best - lower <= tol * max(1.0, abs(best)):
+            at_box = best_mu >= 0.5 * mu_upper
+            if at_box.any() and expansions < max_expansions:
+                # the box may be cutting the minimum off: widen it where the multipliers press on it
+                mu_upper = np.where(at_box, mu_upper * 10.0, mu_upper)
+                expansions += 1
+                lower = _model_min(P, V, G, mu_upper)[0]
+            else:
+                stopped = "converged"
+                break
+        if deadline is not None and time.perf_counter() > deadline:
+            stopped = "time limit"
+            break
+        level = lower + alpha * (best - lower)
+        nxt = _project(best_mu, level, P, V, G, mu_upper)
+        if nxt is None:
+            stopped = "projection failed"
+            break
+        mu = nxt
+    return DualResult(best_mu / scale, best, lower, len(history), history, stopped)

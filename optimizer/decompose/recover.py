@@ -1,0 +1,199 @@
+r"""Primal recovery: fix the settled customers, solve the rest exactly, repair if need be.
+
+Why fixing is safe. For any feasible plan x and multipliers lambda >= 0,
+
+    value(x) = L(lambda) - sum_c loss_c(x) - lambda . (b - A x)  <=  L(lambda) - sum_c loss_c(x),
+
+where loss_c(x) >= 0 is what customer c's set in x gives up against c's best set under lambda.
+A customer whose *margin* (best minus second-best set) exceeds G = L(lambda) - value(P) of a
+plan P we already hold therefore takes its best set in every plan better than P. Fixing all
+such customers and solving the remaining few exactly (HiGHS on the same model as exact mode,
+limits reduced by what the fixed customers use) returns a plan that is optimal overall, not
+merely good. When the remainder would be too large the smallest margins are kept and the
+plan comes back with its certified gap against L(lambda).
+
+Repair. If the remainder has no feasible completion it is enlarged; if even the largest
+remainder fails, options are dropped greedily (least net value lost per unit of violation
+removed) until every "<=" limit holds, and a plan that still breaks a limit is not returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model import build_model
+from ..problem import CouplingLimit, Problem
+from ..solvers import get_backend
+from ..solvers.base import RawStatus, SolveOptions
+
+__all__ = ["Recovery", "recover"]
+
+
+@dataclass
+class Recovery:
+    chosen: np.ndarray | None  # int8 per option, None when no feasible plan was found
+    remainder_customers: int
+    proven: bool  # every customer with margin <= L - value was in the exactly solved remainder
+    rounds: int
+    message: str
+
+
+def _usage(problem: Problem, x: np.ndarray) -> np.ndarray:
+    return np.array([lim.usage(x) for lim in problem.limits], dtype=np.float64)
+
+
+def violations(problem: Problem, x: np.ndarray, tol: float = 1e-9) -> list[str]:
+    out = []
+    for lim, u in zip(problem.limits, _usage(problem, x)):
+        slack = tol * max(1.0, abs(lim.rhs))
+        if (lim.sense == "<=" and u > lim.rhs + slack) or (lim.sense == ">=" and u < lim.rhs - slack):
+            out.append(lim.name)
+    return out
+
+
+def sub_problem(problem: Problem, customers: np.ndarray, fixed: np.ndarray) -> tuple[Problem, np.ndarray]:
+    """The problem restricted to ``customers``, limits reduced by what the ``fixed`` options (0/1) use."""
+    in_sub = np.zeros(problem.n_customers, bool)
+    in_sub[customers] = True
+    opt_in = in_sub[problem.customer]
+    rows = np.flatnonzero(opt_in)
+    position = np.full(problem.n_options, -1, np.int64)
+    position[rows] = np.arange(rows.size)
+    cust_rows = np.flatnonzero(in_sub)
+    cust_pos = np.full(problem.n_customers, -1, np.int64)
+    cust_pos[cust_rows] = np.arange(cust_rows.size)
+    limits = []
+    for lim in problem.limits:
+        used = lim.usage(fixed)
+        if lim.index is None:
+            coef, index = lim.coef[rows], None
+        else:
+            keep = opt_in[lim.index]
+            coef, index = lim.coef[keep], position[lim.index[keep]]
+        limits.append(dataclasses.replace(lim, rhs=float(lim.rhs - used), coef=coef, index=index))
+    sub = dataclasses.replace(
+        problem,
+        options=problem.options.iloc[rows].reset_index(drop=True),
+        customers=problem.customers.iloc[cust_rows].reset_index(drop=True),
+        customer=cust_pos[problem.customer[rows]],
+        offer=problem.offer[rows],
+        channel=problem.channel[rows],
+        spend=problem.spend[rows],
+        expected_return=problem.expected_return[rows],
+        net_value=problem.net_value[rows],
+        limits=tuple(limits),
+    )
+    return sub, rows
+
+
+def _greedy_repair(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Drop chosen options, cheapest first per unit of violation removed, until the "<=" limits hold."""
+    x = x.copy()
+    for _ in range(problem.n_options + 1):
+        bad = [lim for lim in problem.limits if lim.name in violations(problem, x)]
+        if not bad or any(lim.sense == ">=" and not _helps_by_dropping(lim) for lim in bad):
+            return x
+        lim = bad[0]
+        idx = np.arange(problem.n_options) if lim.index is None else lim.index
+        coef = lim.coef if lim.sense == "<=" else -lim.coef
+        on = x[idx] > 0
+        cand = idx[on & (coef > 0)]
+        if cand.size == 0:
+            return x
+        gain = coef[on & (coef > 0)]
+        loss = np.maximum(problem.net_value[cand], 0.0)
+        # customers with min_contacts must keep them
+        counts = np.bincount(problem.customer[x > 0], minlength=problem.n_customers)
+        movable = counts[problem.customer[cand]] > problem.customers["min_contacts"].to_numpy()[problem.customer[cand]]
+        if not movable.any():
+            return x
+        k = np.argmin(np.where(movable, loss / gain, np.inf))
+        x[cand[k]] = 0
+    return x
+
+
+def _helps_by_dropping(lim: CouplingLimit) -> bool:
+    return lim.sense == "<=" or lim.kind in ("roi", "offer_roi", "rule_share")
+
+
+def recover(
+    problem: Problem,
+    best_rows: np.ndarray,
+    margin: np.ndarray,
+    bound: float,
+    *,
+    gap: float,
+    deadline: float | None,
+    max_remainder: int = 20_000,
+    first_remainder: int | None = None,
+    seed: int = 0,
+) -> Recovery:
+    """A feasible plan from every customer's best set under the final multipliers (``best_rows``)."""
+    base = np.zeros(problem.n_options, np.int8)
+    base[best_rows] = 1
+    order = np.argsort(margin, kind="stable")
+    n = problem.n_customers
+    backend = get_backend("highs")
+    chosen: np.ndarray | None = None
+    value = -np.inf
+    if not violations(problem, base):
+        chosen, value = base, float(problem.net_value @ base)
+    size = first_remainder if first_remainder is not None else max(100, 20 * len(problem.limits))
+    rounds, proven, solved_size, message = 0, False, 0, ""
+    while True:
+        if chosen is not None:
+            threshold = bound - value
+            need = int(np.searchsorted(margin[order], threshold, side="right"))
+            if need <= solved_size and rounds:
+                proven = True
+                break
+            if threshold <= gap * max(1.0, abs(value)) and need == 0:
+                proven = True
+                break
+            size = max(size, need) if rounds == 0 else need
+        size = min(size, n, max_remainder)
+        if rounds and size <= solved_size:
+            break
+        if deadline is not None and time.perf_counter() > deadline and chosen is not None:
+            message = "time limit reached during recovery"
+            break
+        rounds += 1
+        customers = np.sort(order[:size])
+        in_sub = np.zeros(n, bool)
+        in_sub[customers] = True
+        fixed = base * (~in_sub[problem.customer])
+        sub, rows = sub_problem(problem, customers, fixed)
+        left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+        raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=1e-9, seed=seed))
+        solved_size = size
+        if raw.x is not None:
+            x = fixed.copy()
+            x[rows] = (raw.x > 0.5).astype(np.int8)
+            v = float(problem.net_value @ x)
+            if not violations(problem, x) and v > value:
+                chosen, value = x, v
+            if raw.status is not RawStatus.OPTIMAL:
+                message = f"remainder of {size} customers stopped {raw.status.value}"
+        elif raw.status is RawStatus.INFEASIBLE:
+            if size >= min(n, max_remainder):
+                break
+            size = size * 4
+            continue
+        else:
+            message = f"remainder of {size} customers: {raw.message or raw.status.value}"
+            break
+        if size >= min(n, max_remainder):
+            proven = chosen is not None and int(np.searchsorted(margin[order], bound - value, side="right")) <= size
+            break
+    if chosen is None:
+        repaired = _greedy_repair(problem, base)
+        if not violations(problem, repaired):
+            chosen = repaired
+            message = (message + "; " if message else "") + "greedy repair"
+        else:
+            message = (message + "; " if message else "") + "no feasible completion found for the largest remainder"
+    return Recovery(chosen, solved_size, proven, rounds, message)

@@ -1,0 +1,68 @@
+"""Contact lists per channel, ready for execution.
+
+The call list is what the 10088 agents work through: one row per customer to call, highest
+expected net value first (so a wave cut short still made its best calls), with the offer to
+present and the customer attributes an agent needs (stage, value tier, segment, ARPU, tenure,
+contract...). The SMS list and the others carry the customer, the offer and the priority.
+All lists are written together, atomically: ``<channel>_list.csv`` (or ``.parquet``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.atomic import write_atomically
+from optimizer.errors import InputError
+from optimizer.problem import Problem
+
+__all__ = ["contact_lists", "write_contact_lists", "AGENT_COLUMNS"]
+
+#: Columns of the customers table internal to the optimizer, left out of the lists.
+_INTERNAL = ("max_contacts", "min_contacts")
+#: The channels whose list carries every customer attribute (agents talk to the customer).
+AGENT_COLUMNS = ("call", "store")
+
+
+def contact_lists(problem: Problem, plan: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One table per channel of the scenario (empty when the plan does not use it)."""
+    missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
+    if missing:
+        raise InputError("a plan needs customer_id, offer_id and channel_id columns", column=missing[0])
+    keys = ["customer_id", "offer_id", "channel_id"]
+    rows = plan[keys].astype(str).merge(problem.options, on=keys, how="left", indicator=True)
+    if (rows["_merge"] != "both").any():
+        bad = rows.loc[rows["_merge"] != "both", keys].iloc[0]
+        raise InputError(f"plan row {tuple(bad)} is not an eligible option of the scenario", key="plan")
+    rows = rows.drop(columns="_merge")
+    rows["expected_value"] = rows["p_accept"] * rows["value"]
+    rows["expected_cost"] = rows["contact_cost"] + rows["p_accept"] * rows["offer_cost"]
+    rows["expected_net_value"] = rows["expected_value"] - rows["expected_cost"]
+    attributes = problem.customers.drop(columns=[c for c in _INTERNAL if c in problem.customers.columns])
+    lists: dict[str, pd.DataFrame] = {}
+    for channel in problem.channel_ids:
+        on = rows[rows["channel_id"] == channel].sort_values(["expected_net_value", "customer_id"], ascending=[False, True])
+        on = on.reset_index(drop=True)
+        on.insert(0, "priority", range(1, len(on) + 1))
+        base = on[["priority", "customer_id", "offer_id", "p_accept", "expected_value", "expected_cost", "expected_net_value"]]
+        if channel in AGENT_COLUMNS:
+            base = base.merge(attributes, on="customer_id", how="left")
+        lists[channel] = base
+    return lists
+
+
+def write_contact_lists(lists: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") -> list[Path]:
+    """Write every list to ``out/<channel>_list.<fmt>`` in one atomic step."""
+    if fmt not in ("csv", "parquet"):
+        raise InputError(f"unknown format {fmt!r}; use csv or parquet", key="--format")
+    out = Path(out)
+
+    def writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
+        if fmt == "csv":
+            return lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g")
+        return lambda tmp: table.to_parquet(tmp, index=False)
+
+    outputs = [(out / f"{channel}_list.{fmt}", writer(table)) for channel, table in lists.items()]
+    write_atomically(outputs)
+    return [p for p, _ in outputs]

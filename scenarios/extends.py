@@ -1,0 +1,175 @@
+"""Scenario inheritance: ``extends:`` a base scenario and override only what changes.
+
+A what-if is a few lines on top of a base::
+
+    extends: outbound_10088.yaml     # a path relative to this file, or a bundled name
+    name: outbound_10088_budget_cut
+    budget: 9000
+
+Merging rules: mappings merge key by key (recursively), lists and scalars are replaced
+whole (a child's ``rules:`` replaces the parent's list), and ``null`` replaces too (so
+``budget: null`` removes the parent's budget). Table paths (``options``, ``customers``,
+``do_not_contact``) stay relative to the file that wrote them. The merged mapping is then
+validated by :class:`optimizer.scenario.Scenario`, and a failure names the file in the chain
+that set the offending key, with its line.
+
+:func:`load_with_extends` has the signature and return value of
+:func:`optimizer.scenario.load_scenario` (and gives the same result on a file without
+``extends``), so the optimizer can use it in place of that function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from optimizer.errors import InputError
+from optimizer.scenario import Rule, Scenario, _describe, _line_index, load_scenario
+
+__all__ = ["Rule", "Scenario", "MergedScenario", "bundled_path", "deep_merge", "load_merged", "load_with_extends", "validate"]
+
+#: Keys whose values are paths relative to the file that sets them.
+PATH_KEYS = ("options", "customers", "do_not_contact")
+
+
+def bundled_path(name: str) -> Path | None:
+    """The bundled scenario file called ``name`` (with or without .yaml), or None."""
+    folder = resources.files("scenarios") / "bundled"
+    stem = name[:-5] if name.endswith(".yaml") else name
+    candidate = Path(str(folder / f"{stem}.yaml"))
+    return candidate if candidate.is_file() else None
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: mappings merge recursively, everything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class MergedScenario:
+    """A scenario's merged mapping before validation, with the files it came from (child first)."""
+
+    data: dict[str, Any]
+    files: tuple[Path, ...]
+    base_dir: Path
+
+
+def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise InputError("a scenario is a YAML mapping of keys (name, options, budget, ...)", file=str(path))
+    return data, node
+
+
+def _parent_path(value: Any, child: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"extends must be a file path or a bundled scenario name (got {value!r})", file=str(child), key="extends")
+    relative = (child.parent / value).resolve()
+    if relative.is_file():
+        return relative
+    bundled = bundled_path(value) if "/" not in value else None
+    if bundled is not None:
+        return bundled.resolve()
+    raise InputError(
+        f"the parent scenario {value!r} does not exist (looked for {relative} and a bundled scenario of that name)",
+        file=str(child),
+        key="extends",
+    )
+
+
+def _rebase(data: dict[str, Any], source_dir: Path, target_dir: Path) -> dict[str, Any]:
+    """Make a parent's table paths valid from the child's folder."""
+    if source_dir == target_dir:
+        return data
+    out = dict(data)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            out[key] = str((source_dir / value).resolve())
+    return out
+
+
+def load_merged(path: str | Path) -> MergedScenario:
+    """Follow ``extends`` from ``path`` to the root and merge; cycles and missing parents are errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("scenario file does not exist", file=str(path))
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    current = path.resolve()
+    seen: list[Path] = []
+    while True:
+        if current in seen:
+            loop = " -> ".join(p.name for p in seen + [current])
+            raise InputError(f"extends forms a cycle: {loop}", file=str(chain[-1][0]), key="extends")
+        seen.append(current)
+        data, _ = _read(current)
+        chain.append((current, data))
+        if "extends" not in data:
+            break
+        current = _parent_path(data["extends"], current)
+    merged: dict[str, Any] = {}
+    target = path.resolve().parent
+    for file, data in reversed(chain):  # root first, child last
+        own = {k: v for k, v in data.items() if k != "extends"}
+        merged = deep_merge(merged, _rebase(own, file.parent, target))
+    return MergedScenario(merged, tuple(p for p, _ in chain), path.parent)
+
+
+def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
+    """Validate a merged mapping; an error names the file (child-most) that set the key, and its line."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc, rule = _describe(first)
+        # the file that set the longest prefix of the key wins; ties go to the child
+        file, line, best = (str(files[0]) if files else None), None, 0
+        for candidate in files:
+            try:
+                node = yaml.compose(candidate.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            except (OSError, yaml.YAMLError):
+                continue
+            lines = _line_index(node) if node is not None else {}
+            depth = next((i for i in range(len(loc), 0, -1) if loc[:i] in lines), 0)
+            if depth > best:
+                file, line, best = str(candidate), lines[loc[:depth]], depth
+        more = len(exc.errors()) - 1
+        raise InputError(
+            rule + (f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""),
+            file=file,
+            line=line,
+            key=".".join(str(p) for p in loc) or None,
+        ) from None
+
+
+def load_with_extends(path: str | Path) -> tuple[Scenario, Path]:
+    """Read, merge and validate a scenario; returns it with the folder its paths are relative to.
+
+    A drop-in for :func:`optimizer.scenario.load_scenario`: a file without ``extends`` goes
+    through that function unchanged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("scenario file does not exist", file=str(path))
+    data, _ = _read(path)
+    if "extends" not in data:
+        return load_scenario(path)
+    merged = load_merged(path)
+    return validate(merged.data, merged.files), merged.base_dir

@@ -1,0 +1,202 @@
+"""A scenario's inputs loaded once, and what-if variants of it built without re-reading tables.
+
+A sweep solves one scenario dozens of times with a few keys changed. :class:`ScenarioInputs`
+holds the merged scenario mapping (``extends`` resolved) and its tables; :meth:`~ScenarioInputs.problem`
+applies dotted-key overrides (``channels.call.capacity``), validates the result through
+:class:`optimizer.scenario.Scenario` and builds the :class:`optimizer.Problem`. Only a change
+under ``synthetic`` regenerates the tables.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from optimizer.demo import generate_base
+from optimizer.errors import InputError
+from optimizer.problem import Problem, sha256_file, sha256_table
+from optimizer.scenario import _NESTED, Scenario
+from optimizer.tables import read_id_list, read_table
+
+from .extends import bundled_path, load_merged, validate
+
+__all__ = ["ScenarioInputs", "load_inputs", "resolve_scenario", "apply_overrides", "check_key"]
+
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """A scenario path as given, or the bundled scenario of that name."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise InputError("scenario file does not exist", file=str(path))
+        return path
+    bundled = bundled_path(str(name_or_path))
+    if bundled is None:
+        from optimizer.cli import bundled_scenarios
+
+        raise InputError(
+            f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
+            file=str(name_or_path),
+        )
+    return bundled
+
+
+def check_key(data: Mapping[str, Any], key: str) -> tuple[Any, ...]:
+    """Split a dotted scenario key into a path, refusing keys the scenario schema does not have.
+
+    Leaves only: ``budget``, ``channels.<id>.<field>``, ``offers.<id>.<field>``,
+    ``rules.<name>.<field>``, ``contact_policy.<field>``, ``synthetic.<field>``, ``solver.<field>``.
+    """
+    parts = key.split(".")
+    top = parts[0]
+
+    def unknown(what: str, choices: list[str], got: str) -> InputError:
+        hint = difflib.get_close_matches(got, choices, n=1)
+        return InputError(
+            f"unknown {what} {got!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") + f"; known: {', '.join(choices)}",
+            key=key,
+        )
+
+    if top not in Scenario.model_fields or top in ("name", "description", "options", "customers", "do_not_contact", "exclusions"):
+        allowed = [k for k in Scenario.model_fields if k not in ("name", "description", "options", "customers", "do_not_contact", "exclusions")]
+        raise unknown("scenario key", allowed, top)
+    model = _NESTED.get(top)
+    if model is None:
+        if len(parts) != 1:
+            raise InputError(f"{top!r} is a single value and has no sub-keys", key=key)
+        return (top,)
+    if top in ("channels", "offers", "rules"):
+        if len(parts) != 3:
+            raise InputError(f"give {top}.<id>.<field>, e.g. " + ("channels.call.capacity" if top == "channels" else "offers.data_pack.max_targets" if top == "offers" else "rules.growth_light_touch.max"), key=key)
+        if top == "rules":
+            names = [r.get("name") for r in data.get("rules", []) if isinstance(r, dict)]
+            if parts[1] not in names:
+                raise unknown("rule", [str(n) for n in names], parts[1])
+            position: Any = names.index(parts[1])
+        else:
+            ids = list(data.get(top) or {})
+            if parts[1] not in ids:
+                raise unknown(top[:-1], ids, parts[1])
+            position = parts[1]
+        fields = [f for f in model.model_fields if f not in ("name", "where", "sum")]
+        if parts[2] not in fields:
+            raise unknown(f"{top[:-1]} field", fields, parts[2])
+        return (top, position, parts[2])
+    if len(parts) != 2:
+        raise InputError(f"give {top}.<field>; fields: {', '.join(model.model_fields)}", key=key)
+    if parts[1] not in model.model_fields:
+        raise unknown(f"{top} field", list(model.model_fields), parts[1])
+    return (top, parts[1])
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``data`` with each dotted key set; unknown keys are errors."""
+    out = copy.deepcopy(dict(data))
+    for key, value in overrides.items():
+        path = check_key(out, key)
+        node: Any = out
+        for step in path[:-1]:
+            if isinstance(node, dict):
+                if node.get(step) is None:
+                    node[step] = {}
+                node = node[step]
+            else:
+                node = node[step]
+        node[path[-1]] = value
+    return out
+
+
+@dataclass(eq=False)
+class ScenarioInputs:
+    """A merged scenario mapping and its tables, ready to build problems with overrides."""
+
+    data: dict[str, Any]
+    files: tuple[Path, ...]
+    base_dir: Path
+    options: pd.DataFrame
+    customers: pd.DataFrame | None
+    do_not_contact: list[str] | None
+    options_file: str
+    customers_file: str
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", "scenario"))
+
+    def scenario(self, overrides: Mapping[str, Any] | None = None) -> Scenario:
+        data = apply_overrides(self.data, overrides or {})
+        return validate(data, self.files)
+
+    def problem(self, overrides: Mapping[str, Any] | None = None) -> Problem:
+        """Validate the scenario with ``overrides`` applied and join it with the tables."""
+        scenario = self.scenario(overrides)
+        options, customers, sources = self.options, self.customers, dict(self.sources)
+        if scenario.synthetic is not None and overrides and any(k.startswith("synthetic.") for k in overrides):
+            options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
+            sources["options (synthetic)"] = sha256_table(options)
+            sources["customers (synthetic)"] = sha256_table(customers)
+        try:
+            return Problem.from_tables(
+                scenario,
+                options,
+                customers,
+                do_not_contact=self.do_not_contact,
+                options_file=self.options_file,
+                customers_file=self.customers_file,
+                sources=sources,
+            )
+        except InputError as exc:
+            if exc.file is not None:
+                raise
+            raise InputError(exc.rule, file=str(self.files[0]) if self.files else None, key=exc.key) from None
+
+    @classmethod
+    def from_tables(
+        cls, data: Mapping[str, Any], options: pd.DataFrame, customers: pd.DataFrame | None = None
+    ) -> "ScenarioInputs":
+        """In-memory inputs (notebooks, tests): a scenario mapping and the two tables."""
+        data = dict(data)
+        data.pop("extends", None)
+        validate(data)
+        return cls(data, (), Path("."), options, customers, None, "options", "customers",
+                   {"options": sha256_table(options), **({"customers": sha256_table(customers)} if customers is not None else {})})
+
+
+def load_inputs(name_or_path: str | Path) -> ScenarioInputs:
+    """Load a scenario (file or bundled name, ``extends`` resolved) and its tables once."""
+    path = resolve_scenario(name_or_path)
+    merged = load_merged(path)
+    scenario = validate(merged.data, merged.files)
+    base = merged.base_dir
+    sources = {f"scenario{'' if i == 0 else ' parent ' + str(i)} ({f.name})": sha256_file(f) for i, f in enumerate(merged.files)}
+    customers: pd.DataFrame | None
+    if scenario.synthetic is not None:
+        options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
+        options_file, customers_file = "synthetic options", "synthetic customers"
+        sources["options (synthetic)"] = sha256_table(options)
+        sources["customers (synthetic)"] = sha256_table(customers)
+    elif scenario.options is None:
+        raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(path), key="options")
+    else:
+        options_path = base / scenario.options
+        options = read_table(options_path)
+        options_file = str(options_path)
+        sources["options"] = sha256_file(options_path)
+        customers, customers_file = None, "customers"
+        if scenario.customers is not None:
+            customers_path = base / scenario.customers
+            customers = read_table(customers_path)
+            customers_file = str(customers_path)
+            sources["customers"] = sha256_file(customers_path)
+    dnc = None
+    if isinstance(scenario.do_not_contact, str):
+        dnc_path = base / scenario.do_not_contact
+        dnc = read_id_list(dnc_path)
+        sources["do_not_contact"] = sha256_file(dnc_path)
+    return ScenarioInputs(merged.data, merged.files, base, options, customers, dnc, options_file, customers_file, sources)
