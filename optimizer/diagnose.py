@@ -1,10 +1,11 @@
-"""Why a scenario has no plan: an elastic relaxation that names the limits in conflict.
+"""Why a scenario has no plan: elastic relaxations that name both sides of the conflict.
 
 Every limit that can force or forbid contacts gets a slack variable, and the elastic model
 minimises the total *relative* violation (each slack divided by the size of its limit, so
 that "one yuan over a 100k budget" weighs less than "one customer short of 3 targets").
-The limits whose slack is positive at the optimum are the ones to relax, by the amounts
-shown; the limits that are tight in that least-violation plan are what they conflict with.
+The limits whose slack is positive at that optimum are one side of the conflict: relaxing
+them by the amounts shown makes the scenario feasible. A second elastic solve keeps those
+limits hard and lets only the others give way; what it has to relax is the other side.
 This is the elastic-filter idea behind solver IIS finders, done with the MIP we already
 have, so it also catches conflicts that only integrality creates.
 """
@@ -22,28 +23,28 @@ from .solvers.base import Backend, RawStatus, SolveOptions
 __all__ = ["diagnose"]
 
 
-def _elastic(model: MatrixModel, problem: Problem) -> tuple[MatrixModel, list[tuple[int, float]]]:
-    """The model with a weighted slack on each coupling row and each forcing CONTACTS row."""
-    slack_rows: list[tuple[int, float]] = []  # (row, +1 for >= rows / -1 for <= rows)
-    weights: list[float] = []
+def _elastic_rows(model: MatrixModel, problem: Problem) -> list[tuple[int, float, float]]:
+    """(row, +1 for >= rows / -1 for <= rows, weight) for each limit that may give way."""
+    rows = []
     for i, limit in enumerate(problem.limits):
         scale = abs(limit.rhs) if limit.rhs != 0 else float(np.mean(np.abs(limit.coef))) if limit.coef.size else 1.0
-        slack_rows.append((i, 1.0 if limit.sense == ">=" else -1.0))
-        weights.append(1.0 / max(1.0, scale))
+        rows.append((i, 1.0 if limit.sense == ">=" else -1.0, 1.0 / max(1.0, scale)))
     for block in model.blocks:
         if block.kind == "contacts":
-            for i in range(block.start, block.stop):
-                if model.row_lower[i] > 0:
-                    slack_rows.append((i, 1.0))
-                    weights.append(1.0)
-    k = len(slack_rows)
-    slack_matrix = sp.csr_matrix(
-        ([s for _, s in slack_rows], ([r for r, _ in slack_rows], np.arange(k))), shape=(model.n_rows, k)
-    )
+            rows.extend((i, 1.0, 1.0) for i in range(block.start, block.stop) if model.row_lower[i] > 0)
+    return rows
+
+
+def _solve_elastic(
+    model: MatrixModel, rows: list[tuple[int, float, float]], backend: Backend, options: SolveOptions
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least weighted violation when only ``rows`` may give way; None if even that is impossible."""
+    k = len(rows)
+    slack = sp.csr_matrix(([s for _, s, _ in rows], ([r for r, _, _ in rows], np.arange(k))), shape=(model.n_rows, k))
     elastic = MatrixModel(
         # a whisper of the original objective breaks ties towards plans that still make sense
-        objective=np.concatenate([model.objective * 1e-9, -np.asarray(weights)]),
-        matrix=sp.hstack([model.matrix, slack_matrix], format="csr"),
+        objective=np.concatenate([model.objective * 1e-9, -np.array([w for _, _, w in rows])]),
+        matrix=sp.hstack([model.matrix, slack], format="csr"),
         row_lower=model.row_lower,
         row_upper=model.row_upper,
         col_upper=np.concatenate([model.col_upper, np.full(k, np.inf)]),
@@ -51,64 +52,74 @@ def _elastic(model: MatrixModel, problem: Problem) -> tuple[MatrixModel, list[tu
         n_coupling=model.n_coupling,
         blocks=model.blocks,
     )
-    return elastic, slack_rows
-
-
-def diagnose(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions) -> Diagnosis:
-    elastic, slack_rows = _elastic(model, problem)
-    limit = 60.0 if options.time_limit is None else min(60.0, options.time_limit)
-    raw = backend.solve_mip(elastic, SolveOptions(time_limit=limit, mip_gap=1e-6, threads=options.threads, seed=options.seed))
+    raw = backend.solve_mip(elastic, options)
     if raw.x is None or raw.status is RawStatus.INFEASIBLE:
-        return Diagnosis((), (), f"elastic relaxation ({backend.name}) found no answer: {raw.message}")
-    x = raw.x[: model.n_cols]
-    slacks = raw.x[model.n_cols :]
-    violated: list[tuple[str, float, str]] = []
-    short_customers: list[int] = []
-    for (row, _), amount in zip(slack_rows, slacks):
+        return None
+    return raw.x[: model.n_cols], raw.x[model.n_cols :]
+
+
+def _explain(
+    problem: Problem, model: MatrixModel, rows: list[tuple[int, float, float]], x: np.ndarray, slacks: np.ndarray
+) -> list[tuple[str, float, str]]:
+    found: list[tuple[str, float, str]] = []
+    short: list[tuple[int, float]] = []
+    for (row, _, _), amount in zip(rows, slacks):
         if amount <= 1e-6:
             continue
         if row < model.n_coupling:
             lim = problem.limits[row]
             usage = lim.usage(x)
-            if lim.sense == "<=":
-                why = f"the other limits need {usage:,.6g} against a limit of {lim.rhs:,.6g} {lim.unit}s: {lim.description}"
-            else:
-                why = f"the other limits allow only {usage:,.6g} against a minimum of {lim.rhs:,.6g} {lim.unit}s: {lim.description}"
-            violated.append((lim.name, float(amount), why))
+            need = "need {:,.6g} against a limit of {:,.6g}" if lim.sense == "<=" else "allow only {:,.6g} against a minimum of {:,.6g}"
+            found.append((lim.name, float(amount), f"the other limits {need.format(usage, lim.rhs)} {lim.unit}s ({lim.description})"))
         else:
-            short_customers.append(row)
-    if short_customers:
-        owners = {}
+            short.append((row, float(amount)))
+    if short:
+        owner = {}
         for block in model.blocks:
             if block.kind == "contacts":
-                for row in short_customers:
-                    if block.start <= row < block.stop:
-                        owners[row] = int(block.owner[row - block.start])
+                owner.update({row: int(block.owner[row - block.start]) for row, _ in short if block.start <= row < block.stop})
         ids = problem.customers["customer_id"].to_numpy()
         counts = np.bincount(problem.customer, minlength=problem.n_customers)
         examples = []
-        for row in short_customers[:5]:
-            c = owners[row]
+        for row, _ in short[:5]:
+            c = owner[row]
             reason = (
-                "on the do-not-contact list" if ids[c] in problem.do_not_contact
+                "is on the do-not-contact list" if ids[c] in problem.do_not_contact
                 else "has no eligible option" if counts[c] == 0
                 else f"has {counts[c]} option(s)"
             )
             examples.append(f"{ids[c]} {reason}")
-        violated.append(
+        found.append(
             (
                 "min_contacts",
-                float(sum(slacks[[i for i, (r, _) in enumerate(slack_rows) if r in owners]])),
-                f"{len(short_customers)} customer(s) cannot get their minimum number of contacts, e.g. "
-                + ", ".join(examples),
+                sum(a for _, a in short),
+                f"{len(short)} customer(s) short of their minimum contacts, e.g. " + ", ".join(examples),
             )
         )
-    empty = not x.any()
-    binding = tuple(
-        lim.name
-        for i, lim in enumerate(problem.limits)
-        if slacks[i] <= 1e-6
-        and abs(lim.usage(x) - lim.rhs) <= 1e-6 * max(1.0, abs(lim.rhs))
-        and not (empty and lim.rhs == 0)  # a ratio limit is "tight" at the empty plan without conflicting
+    return found
+
+
+def diagnose(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions) -> Diagnosis:
+    settings = SolveOptions(
+        time_limit=60.0 if options.time_limit is None else min(60.0, options.time_limit),
+        mip_gap=1e-6,
+        threads=options.threads,
+        seed=options.seed,
     )
-    return Diagnosis(tuple(violated), binding, f"elastic relaxation, least total relative violation ({backend.name})")
+    rows = _elastic_rows(model, problem)
+    first = _solve_elastic(model, rows, backend, settings)
+    method = f"elastic relaxation, least total relative violation ({backend.name})"
+    if first is None:
+        return Diagnosis((), (), method + ": no answer within the time limit")
+    violated = _explain(problem, model, rows, *first)
+    relaxed = {row for (row, _, _), amount in zip(rows, first[1]) if amount > 1e-6}
+    others = [r for r in rows if r[0] not in relaxed]
+    second = _solve_elastic(model, others, backend, settings)
+    if second is None:
+        other_side: tuple[str, ...] = (
+            "no other limit: the eligible options and the per-customer caps (max_contacts, one option per "
+            "offer, exclusions, per-channel caps) cannot meet them even if every other limit gives way",
+        )
+    else:
+        other_side = tuple(name for name, _, _ in _explain(problem, model, others, *second))
+    return Diagnosis(tuple(violated), other_side, method)

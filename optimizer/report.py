@@ -90,7 +90,7 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
         summary["diagnosis"] = {
             "method": result.diagnosis.method,
             "violated": [{"limit": n, "amount": a, "why": w} for n, a, w in result.diagnosis.violated],
-            "conflicts_with": list(result.diagnosis.binding),
+            "conflicts_with": list(result.diagnosis.conflicts_with),
             "summary": result.diagnosis.summary(),
         }
     summary |= {

@@ -58,14 +58,14 @@ class Diagnosis:
     """Why no plan exists: the limits that must give way, and by how much (elastic relaxation)."""
 
     violated: tuple[tuple[str, float, str], ...]  # (limit, shortfall in its unit, explanation)
-    binding: tuple[str, ...]  # limits at their bound in the least-violation plan: the conflict's other side
+    conflicts_with: tuple[str, ...]  # what must give way instead if the violated limits are kept
     method: str
 
     def summary(self) -> str:
-        parts = [f"{name} ({why})" for name, _, why in self.violated]
-        text = "these limits cannot all hold: " + "; ".join(parts) if parts else "no single limit found to relax"
-        if self.binding:
-            text += f". They conflict with: {', '.join(self.binding)}"
+        parts = [f"{name}: {why}" for name, _, why in self.violated]
+        text = "relax " + "; ".join(parts) if parts else "no limit found to relax"
+        if self.conflicts_with:
+            text += f". Or keep them and relax: {', '.join(self.conflicts_with)}"
         return text
 
 

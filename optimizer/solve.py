@@ -14,11 +14,11 @@ from dataclasses import replace
 import numpy as np
 
 from .diagnose import diagnose
-from .model import build_model
+from .model import MatrixModel, build_model
 from .problem import Problem
 from .result import LimitReport, SolveResult, Status
 from .solvers import get_backend
-from .solvers.base import RawSolution, RawStatus, SolveOptions
+from .solvers.base import Backend, RawSolution, RawStatus, SolveOptions
 
 __all__ = ["solve"]
 
@@ -56,6 +56,8 @@ def solve(
     )
     model = build_model(problem)
     common = dict(solver=backend.name, solver_version=backend.version())
+    if model.n_cols == 0:
+        return _without_options(problem, model, backend, options, common)
 
     # The LP relaxation first: its duals are the shadow prices, its optimum is a bound, and
     # for this structure (few coupling rows over many small per-customer blocks) a basic LP
@@ -121,3 +123,19 @@ def solve(
         message=raw.message,
         **common,
     )
+
+
+def _without_options(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions, common: dict) -> SolveResult:
+    """No option survived (e.g. everyone is on the do-not-contact list): solvers reject an
+    empty model, but the answer is plain: the empty plan, unless some limit forces a contact."""
+    if np.all(model.row_lower <= 0) and np.all(model.row_upper >= 0):
+        chosen = np.zeros(0, dtype=np.int8)
+        limits = tuple(
+            LimitReport(l.name, l.kind, l.sense, l.rhs, 0.0, 0.0, l.unit, l.description) for l in problem.limits
+        )
+        return SolveResult(
+            Status.OPTIMAL, chosen, problem.plan_table(chosen), 0.0, 0.0, runtime=0.0, limits=limits,
+            lp_bound=0.0, message="no eligible option: the empty plan", **common,
+        )
+    diagnosis = diagnose(problem, model, backend, options)
+    return SolveResult(Status.INFEASIBLE, None, None, None, None, runtime=0.0, diagnosis=diagnosis, message=diagnosis.summary(), **common)

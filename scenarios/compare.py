@@ -20,8 +20,9 @@ much more expected net value per yuan of budget, and how many more retained cust
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from optimizer.scoring.tags import evaluate as evaluate_rule
 from optimizer.solve import solve
 from optimizer.verify import verify_plan
 
-__all__ = ["Baseline", "rule_targeting", "score_targeting", "baseline_plan", "compare", "default_baselines", "headline", "simulated_comparison"]
+__all__ = ["Baseline", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting", "simulated_comparison"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def _metrics(problem: Problem, chosen: np.ndarray) -> dict[str, Any]:
     retained = float(plan["p_accept"].sum())
     verification = verify_plan(problem, plan)
     return {
-        "contacts": int(len(plan)),
+        "contacts": len(plan),
         "spend": spend,
         "expected_return": ret,
         "net_value": ret - spend,

@@ -17,7 +17,7 @@ from optimizer.atomic import write_atomically
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 
-__all__ = ["contact_lists", "write_contact_lists", "AGENT_COLUMNS"]
+__all__ = ["AGENT_COLUMNS", "contact_lists", "write_contact_lists"]
 
 #: Columns of the customers table internal to the optimizer, left out of the lists.
 _INTERNAL = ("max_contacts", "min_contacts")

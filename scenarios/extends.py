@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from optimizer.errors import InputError
 from optimizer.scenario import Rule, Scenario, _describe, _line_index, load_scenario
 
-__all__ = ["Rule", "Scenario", "MergedScenario", "bundled_path", "deep_merge", "load_merged", "load_with_extends", "validate"]
+__all__ = ["MergedScenario", "Rule", "Scenario", "bundled_path", "deep_merge", "load_merged", "load_with_extends", "validate"]
 
 #: Keys whose values are paths relative to the file that sets them.
 PATH_KEYS = ("options", "customers", "do_not_contact")
@@ -40,7 +40,7 @@ PATH_KEYS = ("options", "customers", "do_not_contact")
 def bundled_path(name: str) -> Path | None:
     """The bundled scenario file called ``name`` (with or without .yaml), or None."""
     folder = resources.files("scenarios") / "bundled"
-    stem = name[:-5] if name.endswith(".yaml") else name
+    stem = name.removesuffix(".yaml")
     candidate = Path(str(folder / f"{stem}.yaml"))
     return candidate if candidate.is_file() else None
 

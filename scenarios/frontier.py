@@ -18,7 +18,8 @@ solver's relative optimality gap.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from optimizer.errors import InputError
 from .inputs import ScenarioInputs
 from .sweep import sweep
 
-__all__ = ["frontier", "knee_index", "default_budgets", "plot_frontier"]
+__all__ = ["default_budgets", "frontier", "knee_index", "plot_frontier"]
 
 
 def default_budgets(inputs: ScenarioInputs, points: int = 9) -> list[float]:
@@ -60,7 +61,7 @@ def frontier(inputs: ScenarioInputs, budgets: Sequence[float] | None = None, *, 
 
     Raises InputError when no budget has a plan.
     """
-    budgets = sorted(set(float(b) for b in (budgets if budgets is not None else default_budgets(inputs))))
+    budgets = sorted({float(b) for b in (budgets if budgets is not None else default_budgets(inputs))})
     if not budgets:
         raise InputError("the frontier needs at least one budget", key="budget")
     if any(b < 0 for b in budgets):

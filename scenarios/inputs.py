@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ from optimizer.tables import read_id_list, read_table
 
 from .extends import bundled_path, load_merged, validate
 
-__all__ = ["ScenarioInputs", "load_inputs", "resolve_scenario", "apply_overrides", "check_key"]
+__all__ = ["ScenarioInputs", "apply_overrides", "check_key", "load_inputs", "resolve_scenario"]
 
 
 def resolve_scenario(name_or_path: str | Path) -> Path:
@@ -159,7 +160,7 @@ class ScenarioInputs:
     @classmethod
     def from_tables(
         cls, data: Mapping[str, Any], options: pd.DataFrame, customers: pd.DataFrame | None = None
-    ) -> "ScenarioInputs":
+    ) -> ScenarioInputs:
         """In-memory inputs (notebooks, tests): a scenario mapping and the two tables."""
         data = dict(data)
         data.pop("extends", None)

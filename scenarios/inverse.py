@@ -17,15 +17,16 @@ the target, no budget reaches it and the error says what the unlimited plan achi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from optimizer.errors import InputError
 
 from .inputs import ScenarioInputs, check_key
 from .sweep import run_point
 
-__all__ = ["InverseResult", "least_resource", "MEASURES", "SEATS_KEY"]
+__all__ = ["MEASURES", "SEATS_KEY", "InverseResult", "least_resource"]
 
 MEASURES = {"retained": "expected_acceptances", "net_value": "objective"}
 SEATS_KEY = "channels.call.capacity"

@@ -19,9 +19,10 @@ import io
 import math
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ from .compare import Baseline, compare, headline
 from .frontier import default_budgets, frontier, plot_frontier
 from .inputs import ScenarioInputs
 
-__all__ = ["ReportData", "build_report", "render_html", "write_report", "rule_effects", "allocation"]
+__all__ = ["ReportData", "allocation", "build_report", "render_html", "rule_effects", "write_report"]
 
 
 @dataclass
@@ -95,7 +96,7 @@ def rule_effects(problem: Problem, chosen: np.ndarray, objective: float) -> pd.D
         result = solve(other, shadow_prices=False)
         if result.has_plan:
             held = result.plan.groupby("customer_id")["offer_id"].agg(set)
-            both = int(held.map(lambda h: a in h and b in h).sum())
+            both = int(held.map(lambda h, a=a, b=b: a in h and b in h).sum())
             rows.append({"limit": f"exclusion {a} + {b}", "method": "re-solved without the exclusion", "matching contacts without": both,
                          "matching contacts with": 0, "contacts removed": both, "net value it costs": result.objective - objective})
     if problem.removed_by_do_not_contact:
@@ -113,7 +114,6 @@ def _plan_sha(plan: pd.DataFrame) -> str:
 def build_report(
     inputs: ScenarioInputs,
     *,
-    overrides: dict[str, Any] | None = None,
     budgets: Sequence[float] | None = None,
     frontier_points: int = 7,
     baselines: Sequence[Baseline] | None = None,
@@ -124,7 +124,7 @@ def build_report(
     from optimizer import __version__
 
     start = time.perf_counter()
-    problem = inputs.problem(overrides)
+    problem = inputs.problem()
     result = solve(problem)
     if not result.has_plan:
         raise InputError(
@@ -139,9 +139,8 @@ def build_report(
     alloc = allocation(problem, result.plan)
     rules = rule_effects(problem, result.chosen, result.objective)
     front = None
-    if frontier_points and problem.scenario.budget is not None or budgets:
-        grid = list(budgets) if budgets else default_budgets(inputs, frontier_points)
-        front = frontier(inputs, [b for b in grid] if not overrides else grid, workers=workers)
+    if budgets or (frontier_points and problem.scenario.budget is not None):
+        front = frontier(inputs, list(budgets) if budgets else default_budgets(inputs, frontier_points), workers=workers)
     elif problem.scenario.budget is None:
         notes.append("no budget in the scenario: the frontier is not drawn (give budgets to draw it)")
     comparison, sentence = None, ""
@@ -159,7 +158,6 @@ def build_report(
     fingerprint = {
         "scenario": problem.scenario.name,
         "inputs_sha256": dict(problem.sources),
-        "overrides": dict(overrides or {}),
         "seed": problem.scenario.seed,
         "solver": f"{result.solver} {result.solver_version} (mip_gap {problem.scenario.solver.mip_gap:g}, threads {problem.scenario.solver.threads})",
         "plan_sha256": _plan_sha(result.plan),
@@ -331,7 +329,6 @@ def render_html(data: ReportData) -> str:
     rows = [("scenario", fp["scenario"]), ("seed", fp["seed"]), ("solver", fp["solver"]), ("plan sha256", fp["plan_sha256"]),
             ("campaignlab", fp["campaignlab_version"]), ("python", fp["python"])]
     rows += [(f"sha256 {k}", v) for k, v in fp["inputs_sha256"].items()]
-    rows += [(f"override {k}", v) for k, v in fp["overrides"].items()]
     parts += ['<h2 id="fingerprint">Plan fingerprint</h2>',
               "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows) + "</table>",
               "</body></html>"]

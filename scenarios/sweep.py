@@ -13,9 +13,10 @@ import itertools
 import math
 import multiprocessing
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from optimizer.verify import verify_plan
 
 from .inputs import ScenarioInputs, check_key
 
-__all__ = ["parse_grid", "grid_points", "run_point", "outcome_row", "sweep", "write_table"]
+__all__ = ["grid_points", "outcome_row", "parse_grid", "run_point", "sweep", "write_table"]
 
 #: Columns of every results row, before the grid keys and the per-limit columns.
 OUTCOME_COLUMNS = (
@@ -110,7 +111,7 @@ def outcome_row(problem: Problem, result: SolveResult, runtime: float) -> dict[s
             "spend": spend,
             "expected_return": ret,
             "roi": (ret - spend) / spend if spend > 0 else math.nan,
-            "contacts": int(len(plan)),
+            "contacts": len(plan),
             "customers_contacted": int(plan["customer_id"].nunique()),
             "expected_acceptances": float(plan["p_accept"].sum()),
             "verified": verification.ok,

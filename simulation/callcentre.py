@@ -11,7 +11,8 @@ running at the end of a shift finishes, and whatever the dial list still holds a
 is not called: a call not made before the customer leaves is a retention lost.
 
 Whether a dialled customer is connected comes from the engine's per-customer ``response``
-uniform (common random numbers); handle times come from the ``callcentre`` stream.
+uniform (common random numbers); outbound handle times come from the ``callcentre`` stream
+and the hotline's arrivals and handle times from the ``inbound`` stream.
 """
 
 from __future__ import annotations
@@ -58,10 +59,14 @@ class CallCentre:
         cfg: CallCentreConfig,
         rng: np.random.Generator,
         warmup_seconds: float = 0.0,
+        inbound_rng: np.random.Generator | None = None,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.rng = rng
+        # A separate stream for the hotline keeps its arrivals identical across strategies,
+        # whatever number of outbound handle times a strategy's dial list consumes.
+        self.inbound_rng = rng if inbound_rng is None else inbound_rng
         self.warmup_seconds = warmup_seconds
         self.seats = simpy.PriorityResource(env, capacity=max(cfg.seats, 1))
         self._inbound_waiting = 0
@@ -145,9 +150,9 @@ class CallCentre:
         c = self.cfg
         rate = c.inbound_calls_per_hour / 3600.0
         # Arrival times of the shift drawn at once: a Poisson count, then sorted uniforms.
-        k = self.rng.poisson(rate * (end - start))
-        times = np.sort(self.rng.uniform(start, end, size=k))
-        services = self.rng.exponential(c.inbound_handle_time_s, size=k)
+        k = self.inbound_rng.poisson(rate * (end - start))
+        times = np.sort(self.inbound_rng.uniform(start, end, size=k))
+        services = self.inbound_rng.exponential(c.inbound_handle_time_s, size=k)
         for t, s in zip(times.tolist(), services.tolist()):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)

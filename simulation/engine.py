@@ -74,7 +74,12 @@ class Simulation:
         self.env = simpy.Environment()
         self.population: Population = new_population(config, self.streams)
         self.tables = HazardTables.from_config(config)
-        self.call_centre = CallCentre(self.env, config.call_centre, self.streams["callcentre"])
+        self.call_centre = CallCentre(
+            self.env,
+            config.call_centre,
+            self.streams["callcentre"],
+            inbound_rng=self.streams["inbound"],
+        )
         self.recorder = Recorder(config)
         self.last_arpu = arpu_now(config, self.population)
         self._result: RunResult | None = None

@@ -23,9 +23,10 @@ PURPOSES: tuple[str, ...] = (
     "arrears",  # arrears entry and cure
     "usage",  # monthly usage noise, decline pattern, handset change
     "response",  # connect, reach, acceptance per customer per month
-    "callcentre",  # handle times and inbound arrivals
+    "callcentre",  # outbound handle times
     "store",  # store visits
     "strategy",  # for strategies that randomise (tie-breaks, exploration)
+    "inbound",  # hotline arrivals and their handle times (CRN for the hotline's waits)
 )
 
 

@@ -43,6 +43,9 @@ def _highs():  # type: ignore[no-untyped-def]
 
     h = _quiet_highs()
     h.setOptionValue("output_flag", False)
+    # HiGHS sizes one process-wide thread pool on its first run and refuses a later run that
+    # asks for another size: use the same single thread as the exact backend's default.
+    h.setOptionValue("threads", 1)
     return h
 
 

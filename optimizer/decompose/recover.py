@@ -128,7 +128,8 @@ def recover(
     *,
     gap: float,
     deadline: float | None,
-    max_remainder: int = 20_000,
+    max_remainder: int = 3_000,
+    sub_time_limit: float = 20.0,
     first_remainder: int | None = None,
     seed: int = 0,
 ) -> Recovery:
@@ -154,7 +155,8 @@ def recover(
             if threshold <= gap * max(1.0, abs(value)) and need == 0:
                 proven = True
                 break
-            size = max(size, need) if rounds == 0 else need
+            if rounds:  # the first round stays small: it mostly improves the plan, shrinking `need`
+                size = need
         size = min(size, n, max_remainder)
         if rounds and size <= solved_size:
             break
@@ -167,8 +169,10 @@ def recover(
         in_sub[customers] = True
         fixed = base * (~in_sub[problem.customer])
         sub, rows = sub_problem(problem, customers, fixed)
-        left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-        raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=1e-9, seed=seed))
+        left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
+        # the remainder's share of the allowed absolute gap, relative to its own (smaller) value
+        sub_gap = float(np.clip(0.2 * gap * n / max(1, size), 1e-9, 1e-3))
+        raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
         solved_size = size
         if raw.x is not None:
             x = fixed.copy()

@@ -103,7 +103,7 @@ def solve_decomposed(
     shard_dir: str | None = None,
     n_workers: int = 2,
     max_iterations: int = 400,
-    max_remainder: int = 20_000,
+    max_remainder: int = 3_000,
 ) -> SolveResult:
     """Solve ``problem`` by Lagrangian decomposition; see the module docstring for the result.
 

@@ -101,9 +101,12 @@ class PatternDP:
                     if any(s[base + self.tracked.index(a)] for a in partners.get(o, [])):
                         continue
                     if o in self.tracked:
+                        if s[base + self.tracked.index(o)]:
+                            continue  # unreachable: offer o is only decided here
                         t[base + self.tracked.index(o)] = 1
                     src.append(index[s])
                     dst.append(index[tuple(t)])
+                assert len(set(dst)) == len(dst)
                 row.append((np.array(src, np.int64), np.array(dst, np.int64)) if src else None)
             self.transitions.append(row)
 

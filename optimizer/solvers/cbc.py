@@ -39,7 +39,7 @@ class CbcBackend:
         problem = pulp.LpProblem("campaign", pulp.LpMaximize)
         variables = [
             problem.add_variable(
-                f"x{j}", 0, float(model.col_upper[j]),
+                f"x{j}", 0, float(model.col_upper[j]) if np.isfinite(model.col_upper[j]) else None,
                 cat=pulp.LpInteger if integer and model.integer[j] else pulp.LpContinuous,
             )
             for j in range(model.n_cols)

@@ -19,7 +19,11 @@ seconds a month and changes nothing that the simulation can measure.
 
 The plan goes back to the engine most valuable first, so that if the call centre runs short
 (inbound traffic takes seats) the calls lost are the least valuable. Each month's solver
-status and runtime are kept in ``history`` for the caller.
+status and runtime are kept in ``history`` for the caller. A solve that ends without a plan
+(a time limit before any incumbent) falls back to the greedy plan on the same shortlist,
+marked ``fallback`` in the history. Note: when ``time_limit`` binds, the plan depends on the
+machine's speed, so runs are reproducible only while the solves finish inside it (the
+history says whether they did).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from ..errors import SimulationConfigError
 from ..view import MonthView
 from .valuation import estimate_options
 
-__all__ = ["OptimizerStrategy"]
+__all__ = ["OptimizerStrategy", "greedy_plan"]
 
 
 class OptimizerStrategy:
@@ -44,7 +48,7 @@ class OptimizerStrategy:
     def __init__(
         self,
         channels: tuple[str, ...] | list[str] = ("call", "sms"),
-        max_options: int = 20_000,
+        max_options: int = 8_000,
         shortlist_factor: float = 3.0,
         solver: str = "highs",
         time_limit: float = 10.0,
@@ -169,8 +173,26 @@ class OptimizerStrategy:
         )
         record["status"] = result.status.value
         record["runtime_s"] = float(result.runtime)
-        if not result.status.has_plan_status:
-            return ContactPlan.empty()
+        if not result.has_plan:
+            # No incumbent (a time limit before the first feasible plan, a solver error):
+            # fall back to the greedy plan on the same shortlist rather than skip the month.
+            record["fallback"] = "greedy"
+            chosen = greedy_plan(
+                est.customer[keep],
+                est.channel[keep],
+                est.reserve[keep],
+                net[keep],
+                float(view.budget),
+                int(view.call_capacity),
+            )
+            rows = keep[chosen]
+            record["planned"] = int(rows.size)
+            record["expected_net_value"] = float(net[rows].sum())
+            return ContactPlan(
+                est.customer[rows].astype(np.int64),
+                est.offer[rows].astype(np.int16),
+                est.channel[rows].astype(np.int8),
+            )
         plan = result.plan
         value = (plan["expected_value"] - plan["expected_cost"]).to_numpy()
         plan = plan.iloc[np.argsort(-value, kind="stable")]
@@ -182,3 +204,30 @@ class OptimizerStrategy:
             plan["offer_id"].to_numpy(dtype=object),
             plan["channel_id"].to_numpy(dtype=object),
         )
+
+
+def greedy_plan(
+    customer: np.ndarray,
+    channel: np.ndarray,
+    reserve: np.ndarray,
+    net: np.ndarray,
+    budget: float,
+    call_capacity: int,
+) -> np.ndarray:
+    """Positions chosen greedily by net value per reserved yuan: one option per customer,
+    within the reserved budget and the call capacity, most valuable first."""
+    order = np.argsort(-(net / np.maximum(reserve, 1e-9)), kind="stable")
+    seen: set[int] = set()
+    spent, calls, chosen = 0.0, 0, []
+    for j in order.tolist():
+        c = int(customer[j])
+        if net[j] <= 0 or c in seen or spent + reserve[j] > budget:
+            continue
+        if channel[j] == 0 and calls >= call_capacity:
+            continue
+        seen.add(c)
+        spent += float(reserve[j])
+        calls += int(channel[j] == 0)
+        chosen.append(j)
+    out = np.asarray(chosen, dtype=np.int64)
+    return out[np.argsort(-net[out], kind="stable")]

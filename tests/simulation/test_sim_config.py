@@ -133,3 +133,10 @@ def test_strategy_specs_fail_before_the_run(spec: dict, message: str) -> None:
     cfg = build_config({"population": {"customers": 10}, "horizon_months": 1})
     with pytest.raises(SimulationConfigError, match=message):
         run_experiment(cfg, {"s": build_strategy("s", spec)}, replications=1)
+
+
+def test_replace_revalidates_and_keeps_the_rest() -> None:
+    cfg = build_config({"population": {"customers": 100}})
+    assert cfg.replace(horizon_months=3).population.customers == 100
+    with pytest.raises(SimulationConfigError, match=r"horizon_months: \(=-1\)"):
+        cfg.replace(horizon_months=-1)

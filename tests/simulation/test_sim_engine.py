@@ -65,12 +65,20 @@ def test_call_centre_draws_do_not_shift_the_lifecycle_streams() -> None:
             },
             fatigue={"per_excess_contact": 0.0, "growth_per_contact": 0.0},
             arrears={"winback_cure_prob": 0.0},
+        call_centre={"seats": 5, "inbound_calls_per_hour": 3.0},
         )
     )
     base = simulate(cfg, DoNothing(), seed=3).timeseries
     calls = simulate(cfg, RuleTargeting("tenure >= 0", offer="nothing"), seed=3).timeseries
     assert calls["calls_dialled"].sum() > 1000
-    for col in ("active", "exits_true_churn", "exits_reentry", "cancellations", "revenue"):
+    for col in (
+        "active",
+        "exits_true_churn",
+        "exits_reentry",
+        "cancellations",
+        "revenue",
+        "inbound_calls",
+    ):
         np.testing.assert_array_equal(base[col].to_numpy(), calls[col].to_numpy(), err_msg=col)
 
 

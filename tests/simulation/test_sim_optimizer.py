@@ -13,7 +13,7 @@ from sim_helpers import small_config
 from simulation import DoNothing, MonthView, build_config, build_strategy, run_experiment
 from simulation.contacts import worst_case_cost
 from simulation.population import new_population
-from simulation.strategies.optimizing import OptimizerStrategy
+from simulation.strategies.optimizing import OptimizerStrategy, greedy_plan
 from simulation.strategies.valuation import estimate_options, stay_months
 from simulation.streams import Streams
 from simulation.usage import arpu_now
@@ -80,6 +80,8 @@ def test_plan_is_at_least_as_good_as_greedy_on_the_same_options() -> None:
         calls += int(est.channel[j] == 0)
         greedy += net[j]
     print(f"optimizer plan {mip_value:.1f} vs greedy {greedy:.1f} expected net value")
+    chosen = greedy_plan(est.customer, est.channel, est.reserve, net, budget, capacity)
+    assert net[chosen].sum() == pytest.approx(greedy, rel=1e-12)
     assert mip_value >= greedy * (1 - 5e-3) - 1e-6
 
 
@@ -112,3 +114,19 @@ def test_bad_optimizer_settings() -> None:
     view = _view(100.0, 10)
     with pytest.raises(SimulationConfigError, match=r"strategies\.o\.channels: \(='fax'\)"):
         OptimizerStrategy(channels=("fax",), name="o").plan(view, np.random.default_rng(0))
+
+
+def test_falls_back_to_greedy_when_the_solve_has_no_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimizer
+    from optimizer import Status
+
+    class NoPlan:
+        status, runtime, has_plan = Status.TIME_LIMIT, 10.0, False
+
+    monkeypatch.setattr(optimizer, "solve", lambda *a, **k: NoPlan())
+    view = _view(3000.0, 50)
+    strat = OptimizerStrategy()
+    plan = strat.plan(view, np.random.default_rng(0))
+    assert strat.history[-1]["fallback"] == "greedy" and len(plan) > 0
+    assert worst_case_cost(view.config, plan).sum() <= 3000.0 + 1e-6
+    assert (plan.channel == 0).sum() <= 50

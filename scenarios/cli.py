@@ -1,0 +1,274 @@
+"""The what-if sub-commands of ``campaignlab``: sweep, frontier, inverse, compare, report, contacts.
+
+``register(subparsers)`` adds them to the main parser. Every handler returns an exit code:
+0 success; 1 nothing to report (e.g. an infeasible scenario for ``contacts``); 2 bad input
+(one line on stderr naming the file, key or value; nothing written). All files are written
+atomically, together, after every computation has succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from optimizer.errors import InputError
+
+__all__ = ["main", "register"]
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT = 0, 1, 2
+
+
+def _guard(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    def wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(handler)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return int(handler(args))
+            except InputError as exc:
+                print(f"campaignlab {name}: error: {exc}", file=sys.stderr)
+                return EXIT_INPUT
+
+        return run
+
+    return wrap
+
+
+def _csv_numbers(text: str, key: str) -> list[float]:
+    from .sweep import parse_grid
+
+    values = parse_grid([f"{key}={text}"])[key]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise InputError(f"give numbers as V1,V2,... or START:STOP:N (got {text!r})", key=f"--{key}")
+    return [float(v) for v in values]
+
+
+@_guard("sweep")
+def _sweep(args: argparse.Namespace) -> int:
+    from .inputs import load_inputs
+    from .sweep import parse_grid, sweep, write_table
+
+    inputs = load_inputs(args.scenario)
+    grid = parse_grid(args.grid or [])
+    table = sweep(inputs, grid, workers=args.workers, progress=not args.no_progress)
+    paths = write_table(table, Path(args.out), "sweep")
+    shown = [c for c in list(grid) + ["status", "objective", "gap", "spend", "roi", "contacts"] if c in table.columns]
+    print(table[shown].to_string(index=False))
+    print(f"wrote {', '.join(map(str, paths))}")
+    return EXIT_OK
+
+
+@_guard("frontier")
+def _frontier(args: argparse.Namespace) -> int:
+    from .frontier import default_budgets, frontier, plot_frontier
+    from .inputs import load_inputs
+    from .sweep import write_table
+
+    inputs = load_inputs(args.scenario)
+    budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else default_budgets(inputs, args.points)
+    table = frontier(inputs, budgets, workers=args.workers, progress=not args.no_progress)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = plot_frontier(table, title=f"{inputs.name}: efficient frontier")
+    out = Path(args.out)
+    paths = write_table(table, out, "frontier", extra=[(out / "frontier.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))])
+    print(table[["budget", "status", "net_value", "roi", "marginal_value", "knee"]].to_string(index=False))
+    print(f"wrote {', '.join(map(str, paths))}")
+    return EXIT_OK
+
+
+@_guard("inverse")
+def _inverse(args: argparse.Namespace) -> int:
+    from .inputs import load_inputs
+    from .inverse import SEATS_KEY, least_resource
+
+    inputs = load_inputs(args.scenario)
+    key, per_unit = args.vary, 1.0
+    if args.vary == "seats":
+        if args.calls_per_seat is None:
+            raise InputError("--vary seats needs --calls-per-seat (calls one seat makes for this base in the wave)", key="--calls-per-seat")
+        key, per_unit = SEATS_KEY, float(args.calls_per_seat)
+    scale = per_unit
+    result = least_resource(
+        inputs, args.target, measure=args.measure, key=key,
+        low=None if args.low is None else args.low * scale, high=None if args.high is None else args.high * scale,
+        tolerance=None if args.tolerance is None else args.tolerance * scale, per_unit=per_unit,
+    )
+    print(result.sentence())
+    if args.out:
+        from optimizer.atomic import write_atomically
+
+        record = {"key": result.key, "measure": result.measure, "target": result.target, "per_unit": result.per_unit,
+                  "low": result.low, "high": result.high, "value_at_low": result.value_at_low, "value_at_high": result.value_at_high,
+                  "evaluations": result.evaluations}
+        text = json.dumps(record, indent=2, default=str)
+        path = Path(args.out) / "inverse.json"
+        write_atomically([(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))])
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _baselines(args: argparse.Namespace, problem: Any) -> Any:
+    from .compare import default_baselines, rule_targeting, score_targeting
+
+    if not args.rule and not args.score:
+        return default_baselines(problem)
+    offers = [o.strip() for o in args.offers.split(",")] if args.offers else ["bill_credit_contract"]
+    out = []
+    if args.rule:
+        out.append(rule_targeting(args.rule, offers, args.channel, name=f"rule: {args.rule}"))
+    if args.score:
+        out.append(score_targeting(args.score, offers, args.channel, name=f"score: {args.score}"))
+    return out
+
+
+@_guard("compare")
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, headline, simulated_comparison
+    from .inputs import load_inputs
+    from .sweep import write_table
+
+    inputs = load_inputs(args.scenario)
+    problem = inputs.problem()
+    table = compare(problem, _baselines(args, problem))
+    extra = []
+    out = Path(args.out)
+    if args.simulate:
+        simulated = simulated_comparison(replications=args.replications, workers=args.workers)
+        extra.append((out / "simulated_comparison.csv", lambda tmp: simulated.to_csv(tmp, index=False)))
+    paths = write_table(table, out, "comparison", extra=extra)
+    print(table[["strategy", "contacts", "spend", "net_value", "roi", "retained", "verified"]].to_string(index=False))
+    print(headline(table, problem.scenario.budget))
+    if args.simulate:
+        print(simulated.to_string(index=False))
+    print(f"wrote {', '.join(map(str, paths))}")
+    return EXIT_OK
+
+
+@_guard("report")
+def _report(args: argparse.Namespace) -> int:
+    from .inputs import load_inputs
+    from .report import build_report, render_html, write_report
+
+    inputs = load_inputs(args.scenario)
+    budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else None
+    data = build_report(inputs, budgets=budgets, frontier_points=args.points, simulate=args.simulate, workers=args.workers)
+    page = render_html(data)
+    path = write_report(Path(args.out), page)
+    print(f"wrote {path} ({len(page) / 1024:,.0f} KiB)")
+    return EXIT_OK
+
+
+@_guard("contacts")
+def _contacts(args: argparse.Namespace) -> int:
+    from optimizer.solve import solve
+    from optimizer.tables import read_table
+    from optimizer.verify import verify_plan
+
+    from .contacts import contact_lists, write_contact_lists
+    from .inputs import load_inputs
+
+    inputs = load_inputs(args.scenario)
+    problem = inputs.problem()
+    if args.plan:
+        plan = read_table(args.plan)
+        missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
+        if missing:
+            raise InputError("a plan needs customer_id, offer_id and channel_id columns", file=args.plan, column=missing[0])
+        verification = verify_plan(problem, plan)
+        if not verification.ok:
+            raise InputError(f"the plan breaks the scenario's limits: {verification.violations[0]}; no lists written", file=args.plan)
+    else:
+        result = solve(problem)
+        if not result.has_plan:
+            print(f"campaignlab contacts: no plan ({result.status.value}): {result.message}; no lists written", file=sys.stderr)
+            return EXIT_NO_PLAN
+        plan = result.plan
+    lists = contact_lists(problem, plan)
+    paths = write_contact_lists(lists, Path(args.out), args.format)
+    for channel, table in lists.items():
+        print(f"{channel:8s} {len(table):6,} contacts")
+    print(f"wrote {', '.join(map(str, paths))}")
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    """Add sweep, frontier, inverse, compare, report and contacts to ``campaignlab``."""
+    scenario_help = "scenario YAML (may use extends:) or bundled name"
+
+    p = subparsers.add_parser("sweep", help="solve a scenario over a grid of what-if values")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--grid", action="append", metavar="KEY=VALUES",
+                   help="dotted scenario key and values, V1,V2,... or START:STOP:N; repeat for more axes "
+                        "(e.g. budget=5000:20000:4, channels.call.capacity=200,300,416)")
+    p.add_argument("--out", default="out/sweep", help="folder for sweep.parquet and sweep.csv")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)
+
+    p = subparsers.add_parser("frontier", help="expected net value and ROI against budget, shadow price and knee")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--budgets", help="V1,V2,... or START:STOP:N (default: 10%% to 200%% of the scenario's budget)")
+    p.add_argument("--points", type=int, default=9, help="number of default budgets (default 9)")
+    p.add_argument("--out", default="out/frontier", help="folder for frontier.parquet, .csv and .png")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_frontier)
+
+    p = subparsers.add_parser("inverse", help="least budget (or seats) whose optimal plan reaches a target")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--target", type=float, required=True, help="retained customers (expected acceptances) or net value in yuan")
+    p.add_argument("--measure", choices=["retained", "net_value"], default="retained")
+    p.add_argument("--vary", default="budget", help="budget, seats, or a dotted numeric key (default budget)")
+    p.add_argument("--calls-per-seat", type=float, help="with --vary seats: calls one seat makes for this base (outbound_10088: 2)")
+    p.add_argument("--low", type=float, help="lower end of the search (default 0)")
+    p.add_argument("--high", type=float, help="upper end (default: what the unlimited plan uses)")
+    p.add_argument("--tolerance", type=float, help="width of the final bracket (default 0.5%% of the upper end; 1 seat)")
+    p.add_argument("--out", help="folder for inverse.json")
+    p.set_defaults(func=_inverse)
+
+    p = subparsers.add_parser("compare", help="optimizer vs rule and score targeting at equal budget")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--rule", help="tag rule for rule targeting, e.g. \"arpu > 80 AND stage == 'decline'\"")
+    p.add_argument("--score", help="customer column to rank by for score targeting, e.g. churn_risk")
+    p.add_argument("--offers", help="offers the baselines make, in priority order (default bill_credit_contract)")
+    p.add_argument("--channel", default="call", help="channel the baselines use (default call)")
+    p.add_argument("--simulate", action="store_true", help="also compare in the lifecycle simulator with CIs")
+    p.add_argument("--replications", type=int, default=4)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", default="out/compare", help="folder for comparison.parquet and .csv")
+    p.set_defaults(func=_compare)
+
+    p = subparsers.add_parser("report", help="one self-contained HTML approval report")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--out", default="out/report.html", help="HTML file to write")
+    p.add_argument("--budgets", help="frontier budgets, V1,V2,... or START:STOP:N")
+    p.add_argument("--points", type=int, default=7, help="frontier points when --budgets is not given (0: none)")
+    p.add_argument("--simulate", action="store_true", help="add the simulator's comparison with CIs")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=_report)
+
+    p = subparsers.add_parser("contacts", help="contact lists per channel (call list for agents, SMS list)")
+    p.add_argument("scenario", help=scenario_help)
+    p.add_argument("--plan", help="an existing plan (CSV/Parquet) to turn into lists; default: solve the scenario")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--out", default="out/contacts", help="folder for <channel>_list files")
+    p.set_defaults(func=_contacts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m scenarios.cli``) until the console script registers these."""
+    parser = argparse.ArgumentParser(prog="campaignlab", description="What-if analysis for retention campaigns.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

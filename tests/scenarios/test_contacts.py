@@ -1,0 +1,51 @@
+"""Contact lists: one per channel, agents' call list with attributes, written atomically."""
+
+import pandas as pd
+import pytest
+
+from optimizer import solve
+from scenarios.cli import main
+from scenarios.contacts import contact_lists, write_contact_lists
+
+
+@pytest.fixture(scope="module")
+def solved(small):
+    problem = small.problem()
+    return problem, solve(problem).plan
+
+
+def test_lists_cover_the_plan(solved):
+    problem, plan = solved
+    lists = contact_lists(problem, plan)
+    assert set(lists) == set(problem.channel_ids)
+    assert sum(len(t) for t in lists.values()) == len(plan)
+    call = lists["call"]
+    assert len(call) == int((plan["channel_id"] == "call").sum()) > 0
+    assert list(call["priority"]) == list(range(1, len(call) + 1))
+    assert call["expected_net_value"].is_monotonic_decreasing
+    for column in ("stage", "value_tier", "segment", "arpu", "contract", "offer_id", "p_accept"):
+        assert column in call.columns
+    assert "max_contacts" not in call.columns
+    assert "arpu" not in lists["sms"].columns and len(lists["sms"]) > 0
+
+
+def test_write_csv_and_parquet(solved, tmp_path):
+    problem, plan = solved
+    lists = contact_lists(problem, plan)
+    paths = write_contact_lists(lists, tmp_path, "parquet")
+    assert {p.name for p in paths} == {f"{c}_list.parquet" for c in problem.channel_ids}
+    assert len(pd.read_parquet(tmp_path / "call_list.parquet")) == len(lists["call"])
+
+
+def test_cli_contacts_from_a_plan_and_bad_plans(fixtures, solved, tmp_path, capsys):
+    _, plan = solved
+    plan.to_csv(tmp_path / "plan.csv", index=False)
+    assert main(["contacts", str(fixtures / "small.yaml"), "--plan", str(tmp_path / "plan.csv"), "--out", str(tmp_path / "lists")]) == 0
+    call = pd.read_csv(tmp_path / "lists" / "call_list.csv")
+    assert len(call) == int((plan["channel_id"] == "call").sum())
+    # a plan breaking the call capacity: refused, nothing written
+    over = pd.concat([plan, plan.assign(channel_id="call")]).drop_duplicates(["customer_id", "offer_id", "channel_id"])
+    over.to_csv(tmp_path / "over.csv", index=False)
+    code = main(["contacts", str(fixtures / "small.yaml"), "--plan", str(tmp_path / "over.csv"), "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err
+    assert code == 2 and "breaks the scenario's limits" in err and not (tmp_path / "bad").exists()
