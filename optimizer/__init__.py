@@ -9,7 +9,8 @@ from .demo import generate_base
 from .errors import InputError
 from .problem import CouplingLimit, Problem, load_problem
 from .result import Diagnosis, LimitReport, NoPlanError, SolveResult, Status
-from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario, load_scenario
+from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario
+from .scenario_file import load_scenario
 from .solve import solve
 from .verify import Verification, verify_plan
 

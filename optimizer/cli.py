@@ -11,36 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import InputError
+from .scenario_file import bundled_scenarios, resolve_scenario
 
-__all__ = ["main", "bundled_scenario"]
+__all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
 DEFAULT_SCENARIO = "demo"
-
-
-def bundled_scenarios() -> dict[str, Path]:
-    folder = resources.files("scenarios") / "bundled"
-    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".yaml")}
-
-
-def bundled_scenario(name_or_path: str) -> Path:
-    """A scenario path as given, or the bundled scenario of that name."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
-    bundled = bundled_scenarios()
-    if name_or_path in bundled:
-        return bundled[name_or_path]
-    raise InputError(
-        f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled))})",
-        file=name_or_path,
-    )
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -55,7 +36,7 @@ def _optimize(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     status = Console(stderr=True, quiet=args.quiet).status
     with status("reading the scenario and its tables"):
-        problem = load_problem(bundled_scenario(args.scenario))
+        problem = load_problem(resolve_scenario(args.scenario))
     with status(f"solving: {problem.n_customers:,} customers, {problem.n_options:,} options, {len(problem.limits)} coupling limits"):
         result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
     with status("verifying the plan against every limit"):
@@ -80,7 +61,7 @@ def _verify(args: argparse.Namespace) -> int:
     from .tables import read_table
     from .verify import verify_plan
 
-    problem = load_problem(bundled_scenario(args.scenario))
+    problem = load_problem(resolve_scenario(args.scenario))
     plan = read_table(args.plan)
     missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
     if missing:
@@ -103,7 +84,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     options, customers = generate_base(args.customers, seed=args.seed)
     out = Path(args.out)
-    template = scale_limits(yaml.safe_load(bundled_scenario(DEFAULT_SCENARIO).read_text(encoding="utf-8")), args.customers)
+    template = scale_limits(yaml.safe_load(resolve_scenario(DEFAULT_SCENARIO).read_text(encoding="utf-8")), args.customers)
     template |= {
         "name": f"generated-{args.customers}-seed{args.seed}",
         "options": f"options.{args.format}",
@@ -175,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .scoring.cli import register as register_scoring
 
     register_scoring(sub)
+
+    from scenarios.cli import register as register_whatif
+
+    register_whatif(sub)
     return parser
 
 

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .scenario import Rule, Scenario, load_scenario
+from .scenario import Rule, Scenario
+from .scenario_file import load_merged, validate
 from .tables import check_customers, check_options, read_id_list, read_table
 
 __all__ = ["CouplingLimit", "Problem", "load_problem", "DERIVED_COLUMNS"]
@@ -328,8 +329,10 @@ def load_problem(scenario_path: str | Path) -> Problem:
     """Read a scenario file and the tables it names; record the sha256 of every input."""
     from .demo import generate_base  # the generator is only needed for synthetic scenarios
 
-    scenario, base = load_scenario(scenario_path)
-    sources = {"scenario": sha256_file(Path(scenario_path))}
+    merged = load_merged(scenario_path)
+    scenario, base = validate(merged.data, merged.files), merged.base_dir
+    # every file of an ``extends`` chain is an input: the child first, then its parents
+    sources = {"scenario" if i == 0 else f"scenario parent {i}": sha256_file(f) for i, f in enumerate(merged.files)}
     if scenario.synthetic is not None:
         options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
         options_file, customers_file = "synthetic options", "synthetic customers"

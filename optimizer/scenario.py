@@ -1,24 +1,18 @@
 """The scenario: every limit a campaign must respect, as validated plain data.
 
-A scenario file is YAML and is only ever *parsed*, never executed. Validation is strict
-(an unknown key is an error, with a suggestion for the likely typo) because a silently
-ignored ``capacitty: 100`` is a limit the budget owner believes is there and is not.
+Validation is strict (an unknown key is an error) because a silently ignored
+``capacitty: 100`` is a limit the budget owner believes is there and is not. Reading the
+YAML files (with ``extends:``) is :mod:`optimizer.scenario_file`.
 
-Paths inside a scenario (``options``, ``customers``, ``do_not_contact``) are relative to the
-YAML file. ``synthetic`` replaces the two tables with the seeded demo generator, so the
-bundled default scenario ships as a few lines of data rather than as megabytes of tables.
+``synthetic`` replaces the two tables with the seeded demo generator, so the bundled
+default scenario ships as a few lines of data rather than as megabytes of tables.
 """
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from .errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "Channel",
@@ -28,7 +22,6 @@ __all__ = [
     "Scenario",
     "SolverSettings",
     "Synthetic",
-    "load_scenario",
 ]
 
 #: Comparison operators allowed inside a rule's ``where`` filter.
@@ -177,82 +170,3 @@ class Scenario(_Strict):
             or any(r.min for r in self.rules if r.min and r.min > 0)
         )
         return not forcing
-
-
-def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map each key path of a YAML document to its 1-based line, for error messages."""
-    lines = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = path + (key.value,)
-            lines[sub] = key.start_mark.line + 1
-            lines.update({k: v for k, v in _line_index(value, sub).items() if k != sub})
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            lines.update(_line_index(value, path + (i,)))
-    return lines
-
-
-_NESTED: dict[str, type[BaseModel]] = {
-    "channels": Channel,
-    "offers": Offer,
-    "rules": Rule,
-    "contact_policy": ContactPolicy,
-    "synthetic": Synthetic,
-    "solver": SolverSettings,
-}
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid beside the key at ``loc``, for "did you mean" hints."""
-    if len(loc) == 1:
-        return list(Scenario.model_fields)
-    model = _NESTED.get(str(loc[0]))
-    return list(model.model_fields) if model else []
-
-
-def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
-    if error["type"] == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
-        rule = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-    else:
-        rule = error["msg"].removeprefix("Value error, ")
-        if error.get("input") is not None and error["type"] != "missing" and not isinstance(error["input"], dict):
-            rule += f" (got {error['input']!r})"
-    return loc, rule
-
-
-def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
-    """Read and validate a scenario YAML; returns it with the folder its paths are relative to."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("scenario file does not exist", file=str(path))
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=str(path),
-            line=mark.line + 1 if mark else None,
-        ) from None
-    if not isinstance(data, dict):
-        raise InputError("a scenario is a YAML mapping of keys (name, options, budget, ...)", file=str(path))
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc, rule = _describe(first)
-        lines = _line_index(node) if node is not None else {}
-        line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
-        more = len(exc.errors()) - 1
-        raise InputError(
-            rule + (f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""),
-            file=str(path),
-            line=line,
-            key=".".join(str(p) for p in loc) or None,
-        ) from None
-    return scenario, path.parent

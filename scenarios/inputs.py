@@ -21,30 +21,11 @@ import pandas as pd
 from optimizer.demo import generate_base
 from optimizer.errors import InputError
 from optimizer.problem import Problem, sha256_file, sha256_table
-from optimizer.scenario import _NESTED, Scenario
+from optimizer.scenario import Scenario
+from optimizer.scenario_file import _NESTED, load_merged, resolve_scenario, validate
 from optimizer.tables import read_id_list, read_table
 
-from .extends import bundled_path, load_merged, validate
-
 __all__ = ["ScenarioInputs", "apply_overrides", "check_key", "load_inputs", "resolve_scenario"]
-
-
-def resolve_scenario(name_or_path: str | Path) -> Path:
-    """A scenario path as given, or the bundled scenario of that name."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise InputError("scenario file does not exist", file=str(path))
-        return path
-    bundled = bundled_path(str(name_or_path))
-    if bundled is None:
-        from optimizer.cli import bundled_scenarios
-
-        raise InputError(
-            f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
-            file=str(name_or_path),
-        )
-    return bundled
 
 
 def check_key(data: Mapping[str, Any], key: str) -> tuple[Any, ...]:

@@ -41,6 +41,7 @@ from .errors import SimulationConfigError
 from .experiment import DEFAULT_COMPARE_KPIS, ExperimentResult, mean_ci, run_experiment
 from .kpis import TOTAL_KPIS, RunResult
 from .markov import absorption_times, monthly_matrix, occupancy, truncated_occupancy
+from .presets import constant_hazard_config, small_config
 from .scenario import Scenario, bundled_scenarios, load_scenario, scenario_from_mapping
 from .stages import STAGE_NAMES, TIER_NAMES
 from .strategies import (
@@ -57,7 +58,7 @@ from .strategies import (
     churn_score,
     compile_rule,
 )
-from .strategies.optimizing import OptimizerStrategy
+from .strategies.optimizing import OptimizerStrategy, greedy_plan
 from .strategies.valuation import OptionEstimates, estimate_options, stay_months
 from .streams import Streams, replication_seeds
 from .view import TAGS, MonthView
@@ -74,9 +75,7 @@ __all__ = [
     "TIER_NAMES",
     "TOTAL_KPIS",
     "ArrearsConfig",
-    # calibration
     "CalibrationTarget",
-    # call centre and theory
     "CallCentre",
     "CallCentreConfig",
     "CallWave",
@@ -97,12 +96,9 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScoreThreshold",
-    # configuration and scenarios
     "SimConfig",
-    # running
     "Simulation",
     "SimulationConfigError",
-    # strategies
     "Strategy",
     "Streams",
     "UsageConfig",
@@ -114,8 +110,10 @@ __all__ = [
     "calibrate_offer_effect",
     "churn_score",
     "compile_rule",
+    "constant_hazard_config",
     "erlang_c",
     "estimate_options",
+    "greedy_plan",
     "load_scenario",
     "load_scenario_file",
     "mean_ci",
@@ -128,6 +126,7 @@ __all__ = [
     "scenario_from_mapping",
     "service_level",
     "simulate",
+    "small_config",
     "stay_months",
     "truncated_occupancy",
     "xinjiang_10088",

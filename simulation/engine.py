@@ -25,7 +25,7 @@ import simpy
 from .arrears import step_arrears, suspended
 from .callcentre import MONTH_SECONDS, CallCentre, MonthCalls
 from .config import SimConfig, build_config
-from .contacts import CALL, ContactPlan, enforce_policy
+from .contacts import CALL, ContactPlan, channel_names, enforce_policy
 from .errors import SimulationConfigError
 from .kpis import Recorder, RunResult
 from .lifecycle import HazardTables, step_lifecycle
@@ -137,7 +137,6 @@ class Simulation:
             yield self.env.timeout((t + 1) * MONTH_SECONDS - self.env.now)
 
         # Who was reached, by which offer.
-        n_ch = len(cfg.channels) + 1
         reach_p = np.array([1.0] + [c.reach for c in cfg.channels.values()], F32)
         visit_p = np.array(
             [1.0] + [c.visit_prob if n == "store" else 1.0 for n, c in cfg.channels.items()], F32
@@ -242,8 +241,8 @@ class Simulation:
         for k, name in enumerate(TIER_NAMES):
             row[f"active_{name}"] = int(tier_counts[k])
             row[f"exits_{name}"] = int(exit_tier[k])
-        for ci in range(n_ch):
-            row[f"contacts_{self_channel(cfg, ci)}"] = int((plan.channel == ci).sum())
+        for ci, ch_name in enumerate(channel_names(cfg)):
+            row[f"contacts_{ch_name}"] = int((plan.channel == ci).sum())
         self.recorder.month(row)
         if calls.inbound_waits:
             self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
@@ -321,10 +320,6 @@ class Simulation:
         )
         tot["censored_initial"] = float((pop.first_exit_month[:n0] < 0).sum())
         return tot
-
-
-def self_channel(cfg: SimConfig, code: int) -> str:
-    return ("call", *cfg.channels)[code]
 
 
 def simulate(

@@ -8,7 +8,7 @@ import yaml
 import optimizer.problem
 from optimizer import InputError, load_scenario, solve, verify_plan
 from scenarios.cli import main
-from scenarios.extends import bundled_path, deep_merge, load_merged, load_with_extends
+from optimizer.scenario_file import bundled_path, deep_merge, load_merged
 
 
 def test_deep_merge_merges_mappings_and_replaces_lists():
@@ -19,7 +19,7 @@ def test_deep_merge_merges_mappings_and_replaces_lists():
 
 
 def test_child_overrides_keep_the_rest_of_the_parent(fixtures):
-    scenario, base = load_with_extends(fixtures / "small.yaml")
+    scenario, base = load_scenario(fixtures / "small.yaml")
     parent, _ = load_scenario(bundled_path("outbound_10088"))
     assert scenario.name == "small_10088" and scenario.budget == 1800
     assert scenario.channels["call"].capacity == 62
@@ -33,14 +33,14 @@ def test_child_overrides_keep_the_rest_of_the_parent(fixtures):
 
 def test_null_removes_a_parent_value(tmp_path):
     (tmp_path / "child.yaml").write_text("extends: outbound_10088\nname: no_budget\nbudget: null\n")
-    scenario, _ = load_with_extends(tmp_path / "child.yaml")
+    scenario, _ = load_scenario(tmp_path / "child.yaml")
     assert scenario.budget is None
 
 
 def test_bundled_what_ifs_extend_the_10088_wave():
-    base, _ = load_with_extends(bundled_path("outbound_10088"))
-    cut, _ = load_with_extends(bundled_path("budget_cut"))
-    seats, _ = load_with_extends(bundled_path("seat_cut"))
+    base, _ = load_scenario(bundled_path("outbound_10088"))
+    cut, _ = load_scenario(bundled_path("budget_cut"))
+    seats, _ = load_scenario(bundled_path("seat_cut"))
     assert cut.budget < base.budget and cut.channels == base.channels
     assert seats.channels["call"].capacity < base.channels["call"].capacity and seats.budget == base.budget
     assert seats.channels["call"].max_per_customer == 1
@@ -48,25 +48,20 @@ def test_bundled_what_ifs_extend_the_10088_wave():
         assert "extends" in yaml.safe_load(bundled_path(name).read_text())
 
 
-def test_a_file_without_extends_loads_exactly_as_before():
-    path = bundled_path("demo")
-    assert load_with_extends(path) == load_scenario(path)
-
-
 def test_cycle_is_an_error_naming_the_file_and_key(fixtures):
     with pytest.raises(InputError, match=r"extends forms a cycle: cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml") as info:
-        load_with_extends(fixtures / "cycle_a.yaml")
+        load_scenario(fixtures / "cycle_a.yaml")
     assert info.value.key == "extends" and info.value.file.endswith("cycle_b.yaml")
 
 
 def test_missing_parent_is_an_error_naming_the_file_and_key(fixtures):
     with pytest.raises(InputError, match=r"missing_parent.yaml, key 'extends': the parent scenario 'no_such_base.yaml' does not exist"):
-        load_with_extends(fixtures / "missing_parent.yaml")
+        load_scenario(fixtures / "missing_parent.yaml")
 
 
 def test_validation_error_names_the_parent_that_set_the_key(fixtures):
     with pytest.raises(InputError, match=r"wrong_parent_typo.yaml, line 5, key 'channels.call.capacitty': unknown key \(did you mean 'capacity'\?\)"):
-        load_with_extends(fixtures / "wrong_child_of_typo.yaml")
+        load_scenario(fixtures / "wrong_child_of_typo.yaml")
 
 
 def test_parent_table_paths_stay_relative_to_the_parent(tmp_path):
@@ -82,11 +77,10 @@ def test_parent_table_paths_stay_relative_to_the_parent(tmp_path):
     assert [p.name for p in merged.files] == ["child.yaml", "base.yaml", "outbound_10088.yaml"]
 
 
-def test_the_one_line_switch_makes_load_problem_follow_extends(monkeypatch, fixtures):
-    # the change proposed for optimizer/problem.py: import load_with_extends as load_scenario
-    monkeypatch.setattr(optimizer.problem, "load_scenario", load_with_extends)
+def test_load_problem_follows_extends_and_hashes_every_file(fixtures):
     problem = optimizer.problem.load_problem(fixtures / "small.yaml")
     assert problem.scenario.budget == 1800 and problem.n_customers == 600
+    assert {"scenario", "scenario parent 1"} <= set(problem.sources)
     result = solve(problem)
     assert verify_plan(problem, result.plan).ok
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_helpers import NO_STAGE, constant_hazard_config, small_config
 
 from simulation import (
     ContactPlan,
@@ -24,6 +23,7 @@ from simulation import (
 from simulation.calibration import CallWave
 from simulation.contacts import enforce_policy, worst_case_cost
 from simulation.population import new_population
+from simulation.presets import NO_STAGE, constant_hazard_config, small_config
 from simulation.streams import Streams
 
 
@@ -65,7 +65,7 @@ def test_call_centre_draws_do_not_shift_the_lifecycle_streams() -> None:
             },
             fatigue={"per_excess_contact": 0.0, "growth_per_contact": 0.0},
             arrears={"winback_cure_prob": 0.0},
-        call_centre={"seats": 5, "inbound_calls_per_hour": 3.0},
+            call_centre={"seats": 5, "inbound_calls_per_hour": 3.0},
         )
     )
     base = simulate(cfg, DoNothing(), seed=3).timeseries

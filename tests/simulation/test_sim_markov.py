@@ -9,7 +9,6 @@ the interval is narrow (relative half-width bound), so a wrong model cannot pass
 from __future__ import annotations
 
 import numpy as np
-from sim_helpers import constant_hazard_config
 
 from simulation import (
     STAGE_NAMES,
@@ -21,6 +20,7 @@ from simulation import (
     run_experiment,
     truncated_occupancy,
 )
+from simulation.presets import constant_hazard_config
 
 ALL_IN_ACQUISITION = {"acquisition": 1.0, "growth": 0.0, "maturity": 0.0, "decline": 0.0}
 

@@ -8,11 +8,10 @@ import pytest
 
 pytest.importorskip("optimizer")
 
-from sim_helpers import small_config
-
 from simulation import DoNothing, MonthView, build_config, build_strategy, run_experiment
 from simulation.contacts import worst_case_cost
 from simulation.population import new_population
+from simulation.presets import small_config
 from simulation.strategies.optimizing import OptimizerStrategy, greedy_plan
 from simulation.strategies.valuation import estimate_options, stay_months
 from simulation.streams import Streams

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim_helpers import small_config
 
 from simulation import MonthView, SimulationConfigError, build_config, compile_rule
 from simulation.population import new_population
+from simulation.presets import small_config
 from simulation.streams import Streams
 from simulation.usage import arpu_now
 

@@ -1,4 +1,4 @@
-"""Scenario inheritance: ``extends:`` a base scenario and override only what changes.
+"""Reading scenario files: YAML that is parsed, never executed, with ``extends:``.
 
 A what-if is a few lines on top of a base::
 
@@ -10,28 +10,71 @@ Merging rules: mappings merge key by key (recursively), lists and scalars are re
 whole (a child's ``rules:`` replaces the parent's list), and ``null`` replaces too (so
 ``budget: null`` removes the parent's budget). Table paths (``options``, ``customers``,
 ``do_not_contact``) stay relative to the file that wrote them. The merged mapping is then
-validated by :class:`optimizer.scenario.Scenario`, and a failure names the file in the chain
-that set the offending key, with its line.
-
-:func:`load_with_extends` has the signature and return value of
-:func:`optimizer.scenario.load_scenario` (and gives the same result on a file without
-``extends``), so the optimizer can use it in place of that function.
+validated by :class:`~optimizer.scenario.Scenario`; a failure names the file in the chain
+that set the offending key, its line, and for an unknown key the likely intended one.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from optimizer.errors import InputError
-from optimizer.scenario import Rule, Scenario, _describe, _line_index, load_scenario
+from .errors import InputError
+from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario, SolverSettings, Synthetic
 
-__all__ = ["MergedScenario", "Rule", "Scenario", "bundled_path", "deep_merge", "load_merged", "load_with_extends", "validate"]
+__all__ = ["MergedScenario", "bundled_path", "bundled_scenarios", "deep_merge", "load_merged", "load_scenario", "resolve_scenario", "validate"]
+
+
+def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each key path of a YAML document to its 1-based line, for error messages."""
+    lines = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = path + (key.value,)
+            lines[sub] = key.start_mark.line + 1
+            lines.update({k: v for k, v in _line_index(value, sub).items() if k != sub})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            lines.update(_line_index(value, path + (i,)))
+    return lines
+
+
+_NESTED: dict[str, type[BaseModel]] = {
+    "channels": Channel,
+    "offers": Offer,
+    "rules": Rule,
+    "contact_policy": ContactPolicy,
+    "synthetic": Synthetic,
+    "solver": SolverSettings,
+}
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid beside the key at ``loc``, for "did you mean" hints."""
+    if len(loc) == 1:
+        return list(Scenario.model_fields)
+    model = _NESTED.get(str(loc[0]))
+    return list(model.model_fields) if model else []
+
+
+def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+    if error["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
+        rule = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    else:
+        rule = error["msg"].removeprefix("Value error, ")
+        if error.get("input") is not None and error["type"] != "missing" and not isinstance(error["input"], dict):
+            rule += f" (got {error['input']!r})"
+    return loc, rule
+
+
 
 #: Keys whose values are paths relative to the file that sets them.
 PATH_KEYS = ("options", "customers", "do_not_contact")
@@ -159,17 +202,29 @@ def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
         ) from None
 
 
-def load_with_extends(path: str | Path) -> tuple[Scenario, Path]:
-    """Read, merge and validate a scenario; returns it with the folder its paths are relative to.
+def bundled_scenarios() -> dict[str, Path]:
+    """Every bundled scenario, by name."""
+    folder = resources.files("scenarios") / "bundled"
+    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".yaml")}
 
-    A drop-in for :func:`optimizer.scenario.load_scenario`: a file without ``extends`` goes
-    through that function unchanged.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("scenario file does not exist", file=str(path))
-    data, _ = _read(path)
-    if "extends" not in data:
-        return load_scenario(path)
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """A scenario path as given, or the bundled scenario of that name."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise InputError("scenario file does not exist", file=str(path))
+        return path
+    bundled = bundled_path(str(name_or_path))
+    if bundled is None:
+        raise InputError(
+            f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
+            file=str(name_or_path),
+        )
+    return bundled
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
+    """Read, merge (``extends``) and validate a scenario; returns it with the folder its paths are relative to."""
     merged = load_merged(path)
     return validate(merged.data, merged.files), merged.base_dir

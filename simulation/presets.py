@@ -1,14 +1,20 @@
-"""Shared scenario builders for the simulation tests (small, fast, fixed seeds).
+"""Ready-made scenario mappings: the Markov-ready lifecycle and a tiny fast scenario.
 
-A plain module rather than conftest.py: the tests folder has no __init__.py, and a second
-conftest.py module would clash with the other test folders' ones by module name.
+``constant_hazard_config`` switches every state-dependent multiplier off (tenure rule,
+tenure boost, tier multipliers, contracts, escalation, arrears, re-entry), so the lifecycle
+is the absorbing Markov chain of :mod:`simulation.markov`; the validation tests and anyone
+checking a change against theory start from it. ``small_config`` is a default-model scenario
+that runs in well under a second. Both return plain mappings for :func:`build_config`, with
+``overrides`` merged one level deep.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulation import TIER_NAMES
+from .stages import TIER_NAMES
+
+__all__ = ["constant_hazard_config", "small_config"]
 
 ONES = {t: 1.0 for t in TIER_NAMES}
 NO_STAGE = {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0, "decline": 0.0}
@@ -34,12 +40,7 @@ def constant_hazard_config(**overrides: Any) -> dict[str, Any]:
         },
         "arrears": {"monthly_prob": NO_STAGE},
     }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-            cfg[key] = {**cfg[key], **value}
-        else:
-            cfg[key] = value
-    return cfg
+    return _merge(cfg, overrides)
 
 
 def small_config(**overrides: Any) -> dict[str, Any]:
@@ -49,5 +50,13 @@ def small_config(**overrides: Any) -> dict[str, Any]:
         "population": {"customers": 3000, "gross_adds_per_month": 40},
         "call_centre": {"seats": 5},
     }
-    cfg.update(overrides)
+    return _merge(cfg, overrides)
+
+
+def _merge(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key] = {**cfg[key], **value}
+        else:
+            cfg[key] = value
     return cfg
