@@ -44,12 +44,13 @@ F32 = np.float32
 class Simulation:
     """One replication of one strategy on one scenario.
 
-    ``seed`` is an int or a ``numpy.random.SeedSequence``; running two strategies with the
-    same seed gives them common random numbers.
+    ``seed`` is an int, a ``numpy.random.SeedSequence`` or ready :class:`Streams` (one
+    generator per purpose); running two strategies with the same seed gives them common
+    random numbers.
     """
 
     def __init__(
-        self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence
+        self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence | Streams
     ) -> None:
         if not isinstance(config, SimConfig):
             raise SimulationConfigError(
@@ -70,7 +71,7 @@ class Simulation:
             )
         self.config = config
         self.strategy = strategy
-        self.streams = Streams.from_seed(seed)
+        self.streams = seed if isinstance(seed, Streams) else Streams.from_seed(seed)
         self.env = simpy.Environment()
         self.population: Population = new_population(config, self.streams)
         self.tables = HazardTables.from_config(config)

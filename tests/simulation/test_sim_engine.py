@@ -231,3 +231,10 @@ def test_dask_backend_gives_the_same_results() -> None:
     a = run_experiment(cfg, strategies, replications=2, seed=5, workers=1)
     b = run_experiment(cfg, strategies, replications=2, seed=5, workers=2, backend="dask")
     pd.testing.assert_frame_equal(a.totals, b.totals)
+
+
+def test_streams_can_be_passed_in() -> None:
+    cfg = build_config(small_config(horizon_months=2))
+    a = Simulation(cfg, DoNothing(), seed=np.random.SeedSequence(11)).run().totals
+    b = Simulation(cfg, DoNothing(), seed=Streams.from_seed(np.random.SeedSequence(11))).run()
+    assert a == b.totals
