@@ -23,7 +23,7 @@ from .scenario import Rule, Scenario
 from .scenario_file import load_merged, validate
 from .tables import check_customers, check_options, read_id_list, read_table
 
-__all__ = ["CouplingLimit", "Problem", "load_problem", "DERIVED_COLUMNS"]
+__all__ = ["CouplingLimit", "DERIVED_COLUMNS", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
 #: Measures a rule may sum besides the option table's own numeric columns.
 DERIVED_COLUMNS = ("spend", "expected_return", "net_value")
@@ -325,27 +325,37 @@ def sha256_table(table: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def load_problem(scenario_path: str | Path) -> Problem:
-    """Read a scenario file and the tables it names; record the sha256 of every input."""
+@dataclass(frozen=True, eq=False)
+class ScenarioTables:
+    """The tables a scenario names (or generates), read once, with the sha256 of each."""
+
+    options: pd.DataFrame
+    customers: pd.DataFrame | None
+    do_not_contact: list[str] | None
+    options_file: str
+    customers_file: str
+    sources: dict[str, str]
+
+
+def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Path) -> ScenarioTables:
+    """Read (or generate, for ``synthetic``) the options, customers and do-not-contact tables."""
     from .demo import generate_base  # the generator is only needed for synthetic scenarios
 
-    merged = load_merged(scenario_path)
-    scenario, base = validate(merged.data, merged.files), merged.base_dir
-    # every file of an ``extends`` chain is an input: the child first, then its parents
-    sources = {"scenario" if i == 0 else f"scenario parent {i}": sha256_file(f) for i, f in enumerate(merged.files)}
+    sources: dict[str, str] = {}
+    customers: pd.DataFrame | None = None
+    customers_file = "customers"
     if scenario.synthetic is not None:
         options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
         options_file, customers_file = "synthetic options", "synthetic customers"
         sources["options (synthetic)"] = sha256_table(options)
         sources["customers (synthetic)"] = sha256_table(customers)
     elif scenario.options is None:
-        raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_path), key="options")
+        raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_file), key="options")
     else:
         options_path = base / scenario.options
         options = read_table(options_path)
         options_file = str(options_path)
         sources["options"] = sha256_file(options_path)
-        customers, customers_file = None, "customers"
         if scenario.customers is not None:
             customers_path = base / scenario.customers
             customers = read_table(customers_path)
@@ -356,19 +366,31 @@ def load_problem(scenario_path: str | Path) -> Problem:
         dnc_path = base / scenario.do_not_contact
         dnc = read_id_list(dnc_path)
         sources["do_not_contact"] = sha256_file(dnc_path)
+    return ScenarioTables(options, customers, dnc, options_file, customers_file, sources)
+
+
+def scenario_sources(files: tuple[Path, ...]) -> dict[str, str]:
+    """sha256 of every file of an ``extends`` chain: the child first, then its parents."""
+    return {"scenario" if i == 0 else f"scenario parent {i}": sha256_file(f) for i, f in enumerate(files)}
+
+
+def load_problem(scenario_path: str | Path) -> Problem:
+    """Read a scenario file and the tables it names; record the sha256 of every input."""
+    merged = load_merged(scenario_path)
+    scenario = validate(merged.data, merged.files)
+    tables = read_scenario_tables(scenario, merged.base_dir, scenario_path)
     try:
         return Problem.from_tables(
             scenario,
-            options,
-            customers,
-            do_not_contact=dnc,
-            options_file=options_file,
-            customers_file=customers_file,
-            sources=sources,
+            tables.options,
+            tables.customers,
+            do_not_contact=tables.do_not_contact,
+            options_file=tables.options_file,
+            customers_file=tables.customers_file,
+            sources=scenario_sources(merged.files) | tables.sources,
         )
     except InputError as exc:
         if exc.file is not None:
             raise
         # errors in rules are about the scenario file, which only this function knows
         raise InputError(exc.rule, file=str(scenario_path), key=exc.key) from None
-

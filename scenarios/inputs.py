@@ -20,10 +20,9 @@ import pandas as pd
 
 from optimizer.demo import generate_base
 from optimizer.errors import InputError
-from optimizer.problem import Problem, sha256_file, sha256_table
+from optimizer.problem import Problem, read_scenario_tables, scenario_sources, sha256_table
 from optimizer.scenario import Scenario
 from optimizer.scenario_file import _NESTED, load_merged, resolve_scenario, validate
-from optimizer.tables import read_id_list, read_table
 
 __all__ = ["ScenarioInputs", "apply_overrides", "check_key", "load_inputs", "resolve_scenario"]
 
@@ -155,30 +154,8 @@ def load_inputs(name_or_path: str | Path) -> ScenarioInputs:
     path = resolve_scenario(name_or_path)
     merged = load_merged(path)
     scenario = validate(merged.data, merged.files)
-    base = merged.base_dir
-    sources = {f"scenario{'' if i == 0 else ' parent ' + str(i)} ({f.name})": sha256_file(f) for i, f in enumerate(merged.files)}
-    customers: pd.DataFrame | None
-    if scenario.synthetic is not None:
-        options, customers = generate_base(scenario.synthetic.customers, seed=scenario.synthetic.seed)
-        options_file, customers_file = "synthetic options", "synthetic customers"
-        sources["options (synthetic)"] = sha256_table(options)
-        sources["customers (synthetic)"] = sha256_table(customers)
-    elif scenario.options is None:
-        raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(path), key="options")
-    else:
-        options_path = base / scenario.options
-        options = read_table(options_path)
-        options_file = str(options_path)
-        sources["options"] = sha256_file(options_path)
-        customers, customers_file = None, "customers"
-        if scenario.customers is not None:
-            customers_path = base / scenario.customers
-            customers = read_table(customers_path)
-            customers_file = str(customers_path)
-            sources["customers"] = sha256_file(customers_path)
-    dnc = None
-    if isinstance(scenario.do_not_contact, str):
-        dnc_path = base / scenario.do_not_contact
-        dnc = read_id_list(dnc_path)
-        sources["do_not_contact"] = sha256_file(dnc_path)
-    return ScenarioInputs(merged.data, merged.files, base, options, customers, dnc, options_file, customers_file, sources)
+    tables = read_scenario_tables(scenario, merged.base_dir, path)
+    return ScenarioInputs(
+        merged.data, merged.files, merged.base_dir, tables.options, tables.customers, tables.do_not_contact,
+        tables.options_file, tables.customers_file, scenario_sources(merged.files) | tables.sources,
+    )

@@ -255,6 +255,9 @@ class SimConfig:
     name: str = "default"
     horizon_months: int = _rule("posint", 36)
     budget_per_month: float = _rule("rate", 200_000.0)
+    # "realised": stop contacting when the month's spend would overrun the budget;
+    # "reserve": reserve each contact's worst-case cost (see simulation.contacts).
+    budget_rule: str = _rule("choice", "realised", keys=("realised", "reserve"))
     monthly_discount_rate: float = _rule("rate", 0.01)
     mid_high_tiers: tuple[str, ...] = ("premium", "loyal", "potential")
     population: PopulationConfig = field(default_factory=PopulationConfig)
@@ -350,6 +353,11 @@ def _build(cls: type, data: Any, path: str) -> Any:
                     )
                 merged[k] = _check_value(_join(key, str(k)), rule, v)
             kwargs[name] = merged
+        elif rule == "choice":
+            allowed = f.metadata.get("keys") or ()
+            if value not in allowed:
+                raise SimulationConfigError(key, f"(={value!r}) must be one of {list(allowed)}")
+            kwargs[name] = value
         elif rule is not None:
             kwargs[name] = _check_value(key, rule, value)
         elif (

@@ -25,7 +25,7 @@ import simpy
 from .arrears import step_arrears, suspended
 from .callcentre import MONTH_SECONDS, CallCentre, MonthCalls
 from .config import SimConfig, build_config
-from .contacts import CALL, ContactPlan, channel_names, enforce_policy
+from .contacts import CALL, ContactPlan, channel_names, enforce_policy, row_outcomes
 from .errors import SimulationConfigError
 from .kpis import Recorder, RunResult
 from .lifecycle import HazardTables, step_lifecycle
@@ -124,54 +124,40 @@ class Simulation:
                 f"strategies.{self.strategy.name}",
                 f"plan() returned {type(raw).__name__}, expected ContactPlan",
             )
-        plan = enforce_policy(cfg, pop, raw, cfg.budget_per_month, self.strategy.name)
+        uniforms = (u_reach, u_accept, u_store)
+        plan = enforce_policy(
+            cfg, pop, raw, cfg.budget_per_month, self.strategy.name, uniforms=uniforms
+        )
         flagged, truly, both = view.detection_counts()
+        out = row_outcomes(cfg, plan, *uniforms)
 
         # Calls through the month's shifts (SimPy); the other channels at once.
         is_call = plan.channel == CALL
-        dial = plan.customer[is_call]
-        dial_offer = plan.offer[is_call]
-        connects = u_reach[dial] < F32(cfg.call_centre.connect_rate)
+        call_rows = np.flatnonzero(is_call)
+        dial = plan.customer[call_rows]
         calls = MonthCalls(np.zeros(0, np.int64), np.zeros(0, bool))
-        yield self.call_centre.run_month(t, dial, connects, calls)
+        yield self.call_centre.run_month(t, dial, out.reached[call_rows], calls)
         if self.env.now < (t + 1) * MONTH_SECONDS:
             yield self.env.timeout((t + 1) * MONTH_SECONDS - self.env.now)
 
-        # Who was reached, by which offer.
-        reach_p = np.array([1.0] + [c.reach for c in cfg.channels.values()], F32)
-        visit_p = np.array(
-            [1.0] + [c.visit_prob if n == "store" else 1.0 for n, c in cfg.channels.items()], F32
-        )
-        resp_mult = np.array([1.0] + [c.response_multiplier for c in cfg.channels.values()], F32)
-        other = ~is_call
-        oc, oo, och = plan.customer[other], plan.offer[other], plan.channel[other]
-        is_store = np.array([False] + [n == "store" for n in cfg.channels], bool)[och]
-        attempted = ~is_store | (u_store[oc] < visit_p[och])
-        reached_o = attempted & (u_reach[oc] < reach_p[och])
-        # Agents take the dial list in order, so the dialled calls are its first rows.
-        call_offer = dial_offer[: calls.dialled.size]
-        r_cust = np.concatenate([calls.dialled[calls.connected], oc[reached_o]])
-        r_offer = np.concatenate([call_offer[calls.connected], oo[reached_o]]).astype(np.int16)
-        r_chan = np.concatenate([np.zeros(int(calls.connected.sum()), np.int8), och[reached_o]])
-        acc_p = np.array([o.accept_prob for o in cfg.offers.values()], F32)[r_offer]
-        acc_p = np.minimum(acc_p * resp_mult[r_chan], F32(1.0))
-        accepted = u_accept[r_cust] < acc_p
-        a_cust, a_offer = r_cust[accepted], r_offer[accepted]
-        recover_u = u_accept[a_cust] / np.maximum(acc_p[accepted], F32(1e-12))
+        # Rows executed: every non-call row, and the calls the seats dialled (the first
+        # rows of the dial list, which agents take in order).
+        executed = ~is_call
+        executed[call_rows[: calls.dialled.size]] = True
+        reached = executed & out.reached
+        accepted = executed & out.accepted
+        r_cust = plan.customer[reached]
+        a_rows = np.flatnonzero(accepted)
+        a_cust, a_offer = plan.customer[a_rows], plan.offer[a_rows]
+        recover_u = u_accept[a_cust] / np.maximum(out.accept_prob[a_rows], F32(1e-12))
         self._apply_offers(t, a_cust, a_offer, recover_u)
         pop.contacts[t % W][r_cust] = 1
         pop.ever_dialed[calls.dialled] = True
         pop.ever_connected[calls.dialled[calls.connected]] = True
         pop.ever_accepted[a_cust] = True
-
-        cc = cfg.call_centre
-        contact_cost = (
-            calls.dialled.size * cc.cost_per_attempt
-            + int(calls.connected.sum()) * cc.cost_per_connected
-        )
-        ch_cost = np.array([0.0] + [c.cost_per_contact for c in cfg.channels.values()])
-        contact_cost += float(ch_cost[och[attempted]].sum())
-        offer_cost = float(np.array([o.cost for o in cfg.offers.values()])[a_offer].sum())
+        offer_costs = np.array([o.cost for o in cfg.offers.values()])
+        offer_cost = float(offer_costs[a_offer].sum())
+        contact_cost = float(out.cost[executed].sum()) - offer_cost
 
         # Billing for the month (lines in arrears pay nothing this month).
         live = pop.stage < 4
@@ -224,7 +210,7 @@ class Simulation:
             "calls_planned": int(dial.size),
             "calls_dialled": int(calls.dialled.size),
             "calls_connected": int(calls.connected.sum()),
-            "calls_accepted": int(accepted[: int(calls.connected.sum())].sum()),
+            "calls_accepted": int((accepted & is_call).sum()),
             "cc_busy_s": calls.busy_seconds,
             "cc_staffed_s": calls.staffed_seconds,
             "cc_utilisation": calls.utilisation,

@@ -144,17 +144,16 @@ def recover(
     if not violations(problem, base):
         chosen, value = base, float(problem.net_value @ base)
     size = first_remainder if first_remainder is not None else max(100, 20 * len(problem.limits))
-    rounds, proven, solved_size, message = 0, False, 0, ""
+    rounds, proven, solved_size, message, sub_optimal = 0, False, 0, "", False
     while True:
         if chosen is not None:
             threshold = bound - value
             need = int(np.searchsorted(margin[order], threshold, side="right"))
             if need <= solved_size and rounds:
-                proven = True
+                proven = sub_optimal
                 break
-            if threshold <= gap * max(1.0, abs(value)) and need == 0:
-                proven = True
-                break
+            if threshold <= gap * max(1.0, abs(value)):
+                break  # certified within the requested gap: nothing left to prove
             if rounds:  # the first round stays small: it mostly improves the plan, shrinking `need`
                 size = need
         size = min(size, n, max_remainder)
@@ -174,6 +173,7 @@ def recover(
         sub_gap = float(np.clip(0.2 * gap * n / max(1, size), 1e-9, 1e-3))
         raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
         solved_size = size
+        sub_optimal = raw.status is RawStatus.OPTIMAL
         if raw.x is not None:
             x = fixed.copy()
             x[rows] = (raw.x > 0.5).astype(np.int8)
@@ -191,7 +191,7 @@ def recover(
             message = f"remainder of {size} customers: {raw.message or raw.status.value}"
             break
         if size >= min(n, max_remainder):
-            proven = chosen is not None and int(np.searchsorted(margin[order], bound - value, side="right")) <= size
+            proven = sub_optimal and chosen is not None and int(np.searchsorted(margin[order], bound - value, side="right")) <= size
             break
     if chosen is None:
         repaired = _greedy_repair(problem, base)

@@ -157,7 +157,8 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, start: float, d
     if dual.stopped == "below floor":
         finals = executor.map(step_task, layout, lam)
         usage = np.sum([r.usage for r in finals], axis=0)
-        pulled = [i for i in np.argsort(-lam * scale) if lam[i] * scale > 1e-6 * max(lam * scale)]
+        mu = lam * scale
+        pulled = [int(i) for i in np.argsort(-mu, kind="stable") if mu[i] > 1e-6 * mu.max()]
         names = [problem.limits[i].name for i in pulled]
         why = [
             f"{problem.limits[i].description}; under these prices customers would give {layout.sign[i] * usage[i]:,.6g}"
@@ -202,8 +203,7 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, start: float, d
     else:
         status = Status.FEASIBLE
     if rec.proven and rel > gap:
-        message += "; optimal by reduced-cost fixing (the bound is the Lagrangian one and stays loose)"
-        status = Status.OPTIMAL
+        message += "; no better plan exists (reduced-cost fixing), though the Lagrangian bound stays above it"
     return SolveResult(
         status, rec.chosen, problem.plan_table(rec.chosen), objective, bound, runtime=runtime, solver=SOLVER,
         solver_version=_version(), limits=limits, message=message, extra=extra,

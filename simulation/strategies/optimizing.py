@@ -7,7 +7,10 @@ for calls the capacity) could pay for, ranked by expected net value per unit of 
 budget (the knapsack ratio); at most ``max_options`` in all. It then asks the optimizer
 for the plan that maximises expected net value subject to that month's limits:
 
-* the engine's budget rule, as an optimizer rule on the worst-case ``reserve`` column
+* the month's budget: under the engine's ``realised`` budget rule as the optimizer's
+  budget on expected spend (contact cost + p_accept x offer cost; the engine stops the
+  list if the realised spend would overrun, which cuts only the least valuable tail);
+  under the ``reserve`` rule as an optimizer rule on the worst-case ``reserve`` column
   (sum of reserved cost <= budget), so the engine never has to cut the plan;
 * the call centre's expected dial capacity for the month, as the call channel's capacity;
 * one contact per customer per month (the engine's rule), customers at the contact cap
@@ -87,9 +90,9 @@ class OptimizerStrategy:
         return "call" in self.channels
 
     def _shortlist(
-        self, view: MonthView, channel: np.ndarray, reserve: np.ndarray, net: np.ndarray
+        self, view: MonthView, channel: np.ndarray, weight: np.ndarray, net: np.ndarray
     ) -> np.ndarray:
-        """Per channel, the best options by net value per reserved yuan, as many as
+        """Per channel, the best options by net value per budget yuan, as many as
         ``shortlist_factor`` times what the budget (and, for calls, the capacity) could buy.
 
         Per channel, because a binding call capacity sends the rest of the budget to other
@@ -99,15 +102,15 @@ class OptimizerStrategy:
         parts = []
         for code in np.unique(channel[good]):
             idx = np.flatnonzero(good & (channel == code))
-            afford = view.budget / max(float(reserve[idx].min()), 1e-9)
+            afford = view.budget / max(float(weight[idx].min()), 1e-9)
             if code == 0:
                 afford = min(afford, view.call_capacity)
             limit = int(max(50, self.shortlist_factor * afford))
-            ratio = net[idx] / np.maximum(reserve[idx], 1e-9)
+            ratio = net[idx] / np.maximum(weight[idx], 1e-9)
             parts.append(idx[np.argsort(-ratio, kind="stable")][:limit])
         keep = np.concatenate(parts) if parts else np.zeros(0, np.int64)
         if keep.size > self.max_options:
-            ratio = net[keep] / np.maximum(reserve[keep], 1e-9)
+            ratio = net[keep] / np.maximum(weight[keep], 1e-9)
             keep = keep[np.argsort(-ratio, kind="stable")][: self.max_options]
         return keep
 
@@ -131,7 +134,10 @@ class OptimizerStrategy:
                 )
         est = estimate_options(view, self.channels, self.horizon_months)
         net = est.net_value
-        keep = self._shortlist(view, est.channel, est.reserve, net)
+        reserve_rule = view.config.budget_rule == "reserve"
+        # What the budget is charged per option: worst case, or expected spend.
+        weight = est.reserve if reserve_rule else est.contact_cost + est.p_accept * est.offer_cost
+        keep = self._shortlist(view, est.channel, weight, net)
         record: dict[str, Any] = {"month": view.month, "options": int(keep.size)}
         self.history.append(record)
         if keep.size == 0 or view.budget <= 0:
@@ -157,11 +163,13 @@ class OptimizerStrategy:
         }
         scenario = Scenario(
             name=f"sim-month-{view.month}",
-            budget=None,
             min_roi=None,
             channels=channels,
             offers={o: {} for o in offer_names},
-            rules=[Rule(name="reserved_budget", sum="reserve", max=float(view.budget))],
+            budget=None if reserve_rule else float(view.budget),
+            rules=[Rule(name="reserved_budget", sum="reserve", max=float(view.budget))]
+            if reserve_rule
+            else [],
         )
         problem = Problem.from_tables(scenario, options)
         result = solve(
@@ -180,7 +188,7 @@ class OptimizerStrategy:
             chosen = greedy_plan(
                 est.customer[keep],
                 est.channel[keep],
-                est.reserve[keep],
+                weight[keep],
                 net[keep],
                 float(view.budget),
                 int(view.call_capacity),
@@ -209,24 +217,25 @@ class OptimizerStrategy:
 def greedy_plan(
     customer: np.ndarray,
     channel: np.ndarray,
-    reserve: np.ndarray,
+    weight: np.ndarray,
     net: np.ndarray,
     budget: float,
     call_capacity: int,
 ) -> np.ndarray:
-    """Positions chosen greedily by net value per reserved yuan: one option per customer,
-    within the reserved budget and the call capacity, most valuable first."""
-    order = np.argsort(-(net / np.maximum(reserve, 1e-9)), kind="stable")
+    """Positions chosen greedily by net value per budget yuan (``weight``: what the budget
+    rule charges an option): one per customer, within the budget and the call capacity,
+    returned most valuable first."""
+    order = np.argsort(-(net / np.maximum(weight, 1e-9)), kind="stable")
     seen: set[int] = set()
     spent, calls, chosen = 0.0, 0, []
     for j in order.tolist():
         c = int(customer[j])
-        if net[j] <= 0 or c in seen or spent + reserve[j] > budget:
+        if net[j] <= 0 or c in seen or spent + weight[j] > budget:
             continue
         if channel[j] == 0 and calls >= call_capacity:
             continue
         seen.add(c)
-        spent += float(reserve[j])
+        spent += float(weight[j])
         calls += int(channel[j] == 0)
         chosen.append(j)
     out = np.asarray(chosen, dtype=np.int64)

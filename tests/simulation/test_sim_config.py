@@ -69,6 +69,7 @@ def test_broken_scenarios_name_the_key(fixture: str, message: str) -> None:
             r"lifecycle\.exit_hazard\.exited: unknown",
         ),
         ({"mid_high_tiers": ["gold"]}, r"mid_high_tiers: \(='gold'\) is not a value tier"),
+        ({"budget_rule": "expected"}, r"budget_rule: \(='expected'\) must be one of"),
     ],
 )
 def test_mapping_errors(mapping: dict, message: str | None) -> None:

@@ -237,4 +237,23 @@ def test_streams_can_be_passed_in() -> None:
     cfg = build_config(small_config(horizon_months=2))
     a = Simulation(cfg, DoNothing(), seed=np.random.SeedSequence(11)).run().totals
     b = Simulation(cfg, DoNothing(), seed=Streams.from_seed(np.random.SeedSequence(11))).run()
-    assert a == b.totals
+    pd.testing.assert_series_equal(pd.Series(a), pd.Series(b.totals))
+
+
+def test_both_budget_rules_hold_and_realised_uses_more_of_the_budget() -> None:
+    spend = {}
+    for rule in ("realised", "reserve"):
+        cfg = build_config(
+            small_config(
+                budget_per_month=900.0,
+                budget_rule=rule,
+                horizon_months=4,
+                fatigue={"max_contacts_per_window": 3},
+            )
+        )
+        ts = simulate(cfg, _RandomPlanner(5000), seed=9).timeseries
+        assert (ts["cost"] <= 900.0 + 1e-6).all(), rule
+        spend[rule] = ts["cost"].mean()
+    print(f"mean monthly spend of a 900 budget: {spend}")
+    assert spend["realised"] > 0.95 * 900.0
+    assert spend["reserve"] < spend["realised"]

@@ -1,0 +1,157 @@
+"""Decomposition mode against exact mode, the verifier, brute force and a Dask cluster."""
+
+from __future__ import annotations
+
+import itertools
+from importlib import resources
+
+import numpy as np
+import pytest
+import yaml
+
+from optimizer import Problem, Scenario, Status, solve, verify_plan
+from optimizer.decompose import lagrangian_bound, solve_decomposed
+from optimizer.decompose.subproblem import PatternDP
+from optimizer.demo import generate_base, scale_limits
+
+TEMPLATE = yaml.safe_load((resources.files("scenarios") / "bundled" / "demo.yaml").read_text(encoding="utf-8"))
+
+
+def random_problem(n: int, seed: int, *, tight_roi: bool = False, min_contacts: bool = False) -> Problem:
+    """A generated base with the demo's limits, randomly tightened, plus rules and exclusions."""
+    rng = np.random.default_rng(seed)
+    options, customers = generate_base(n, seed=seed)
+    spec = scale_limits(TEMPLATE, n) | {"name": f"random-{seed}", "do_not_contact": None}
+    spec["budget"] = round(spec["budget"] * rng.uniform(0.3, 1.2), 2)
+    spec["min_roi"] = float(rng.uniform(0.8, 1.6)) if tight_roi else float(rng.uniform(0.0, 0.5))
+    spec["channels"]["sms"] = {"capacity": int(n * rng.uniform(0.05, 0.4))}
+    spec["channels"]["app"] = {"max_per_customer": 1}
+    spec["offers"]["data_pack"] = {"max_targets": int(n * rng.uniform(0.02, 0.2))}
+    spec["offers"]["loyalty_points"] = {"min_targets": int(n * rng.uniform(0.0, 0.05)), "min_roi": 0.2}
+    spec["rules"] = spec["rules"] + [
+        {"name": "flea_spend", "where": {"value_tier": "flea"}, "sum": "spend", "max": float(n * rng.uniform(0.05, 0.5))},
+        {"name": "store_share", "where": {"channel_id": "store"}, "max_share": 0.2},
+    ]
+    spec["exclusions"] = [["handset_contract", "bill_credit_contract"], ["family_plan", "data_pack"]]
+    if min_contacts:
+        reachable = options.groupby("customer_id").size().reindex(customers["customer_id"], fill_value=0).to_numpy()
+        pick = (rng.random(n) < 0.1) & (reachable >= 2) & (customers["max_contacts"].to_numpy() >= 1)
+        customers["min_contacts"] = pick.astype(int)
+    return Problem.from_tables(Scenario.model_validate(spec), options, customers)
+
+
+def check_against_exact(problem: Problem) -> None:
+    exact = solve(problem)
+    dec = solve_decomposed(problem, gap=1e-6)
+    assert exact.status is Status.OPTIMAL, exact.message
+    assert dec.has_plan, dec.message
+    assert verify_plan(problem, dec.plan).ok, verify_plan(problem, dec.plan).violations
+    tol = 1e-6 * max(1.0, abs(exact.objective))
+    # the bound is an upper bound on the exact optimum, and the plan is within the reported gap of it
+    assert dec.bound >= exact.objective - tol
+    assert dec.objective <= exact.objective + tol
+    assert exact.objective - dec.objective <= dec.gap * max(1.0, abs(dec.objective)) + tol
+    # anyone can recompute the bound from the reported shadow prices
+    prices = {lim.name: lim.shadow_price for lim in dec.limits}
+    assert lagrangian_bound(problem, prices) == dec.bound
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_small_random_instances_agree_with_exact(seed: int) -> None:
+    check_against_exact(random_problem(40 + 10 * seed, seed, tight_roi=seed % 3 == 0, min_contacts=seed % 2 == 1))
+
+
+@pytest.mark.parametrize("seed", [101, 102])
+def test_medium_instances_agree_with_exact(seed: int) -> None:
+    check_against_exact(random_problem(300, seed, tight_roi=seed == 102, min_contacts=True))
+
+
+def test_unconstrained_problem_is_solved_exactly_by_the_walk() -> None:
+    # no coupling limit at all: L(0) is the optimum and the best sets are the plan (gap 0)
+    options, customers = generate_base(50, seed=3)
+    spec = {"name": "free", "channels": {h: {} for h in ("call", "sms", "app", "store")},
+            "offers": {o: {} for o in TEMPLATE["offers"]}}
+    problem = Problem.from_tables(Scenario.model_validate(spec), options, customers)
+    dec, exact = solve_decomposed(problem), solve(problem)
+    assert dec.status is Status.OPTIMAL and dec.gap == 0.0
+    assert dec.objective == pytest.approx(exact.objective, abs=1e-9)
+
+
+def test_infeasible_limits_are_named() -> None:
+    options, customers = generate_base(60, seed=5)
+    spec = scale_limits(TEMPLATE, 60) | {"name": "impossible", "do_not_contact": None}
+    spec["offers"]["loyalty_points"] = {"min_targets": 50}
+    spec["channels"]["sms"] = {"capacity": 5}
+    spec["channels"]["app"] = {"capacity": 5}
+    problem = Problem.from_tables(Scenario.model_validate(spec), options, customers)
+    result = solve_decomposed(problem)
+    assert result.status is Status.INFEASIBLE
+    assert not result.has_plan
+    named = [name for name, _, _ in result.diagnosis.violated]
+    assert "offer:loyalty_points:min_targets" in named, result.message
+
+
+def test_customer_who_cannot_meet_min_contacts_is_reported() -> None:
+    options, customers = generate_base(30, seed=2)
+    customers.loc[0, "min_contacts"] = 5
+    customers.loc[0, "max_contacts"] = 5
+    spec = scale_limits(TEMPLATE, 30) | {"name": "short", "do_not_contact": None}
+    result = solve_decomposed(Problem.from_tables(Scenario.model_validate(spec), options, customers))
+    assert result.status is Status.INFEASIBLE
+    assert "min_contacts" in result.message and customers.loc[0, "customer_id"] in result.message
+
+
+def test_multipliers_are_checked() -> None:
+    problem = random_problem(30, 1)
+    with pytest.raises(ValueError, match=r"multipliers\(=.*must be finite and >= 0"):
+        lagrangian_bound(problem, [-1.0] * len(problem.limits))
+    with pytest.raises(ValueError, match="unknown limit 'budgett'"):
+        lagrangian_bound(problem, {"budgett": 1.0})
+
+
+def test_local_cluster_gives_the_same_plan_as_in_memory(tmp_path) -> None:
+    problem = random_problem(240, 11, min_contacts=True)
+    memory = solve_decomposed(problem, shard_customers=60)
+    cluster = solve_decomposed(problem, shard_customers=60, scheduler="local", n_workers=2, shard_dir=str(tmp_path))
+    assert cluster.extra["n_shards"] == 4
+    assert np.array_equal(memory.chosen, cluster.chosen)
+    assert cluster.bound == memory.bound
+    assert [lim.shadow_price for lim in cluster.limits] == [lim.shadow_price for lim in memory.limits]
+    assert verify_plan(problem, cluster.plan).ok
+
+
+def test_walk_matches_brute_force() -> None:
+    """Best and second-best sets of the per-customer walk against enumeration of every set."""
+    rng = np.random.default_rng(1)
+    O, H = 5, 3
+    for _ in range(120):
+        K = int(rng.integers(0, 4))
+        caps = tuple(int(rng.integers(0, 3)) if rng.random() < 0.5 else None for _ in range(H))
+        exc = tuple({tuple(sorted(rng.choice(O, 2, replace=False).tolist())) for _ in range(int(rng.integers(0, 3)))})
+        walk = PatternDP(O, H, K, caps, exc)
+        n = 5
+        cells = np.array([(c * O + o) * H + h for c in range(n) for o in range(O) for h in range(H) if rng.random() < 0.5])
+        vals = rng.normal(size=cells.size)
+        minc = rng.integers(0, 2, n)
+        maxc = rng.integers(0, K + 1, n)
+        sol = walk.solve(vals, cells, n, minc, maxc, np.ones((O, H), bool), second=True)
+        for c in range(n):
+            opts = [(j, (cells[j] // H) % O, cells[j] % H) for j in range(cells.size) if cells[j] // (O * H) == c]
+            values = []
+            for r in range(len(opts) + 1):
+                for S in itertools.combinations(opts, r):
+                    offers = [s[1] for s in S]
+                    if not minc[c] <= r <= maxc[c] or len(set(offers)) < r:
+                        continue
+                    if any(a in offers and b in offers for a, b in exc):
+                        continue
+                    if any(caps[h] is not None and sum(s[2] == h for s in S) > caps[h] for h in range(H)):
+                        continue
+                    values.append(sum(vals[s[0]] for s in S))
+            values.sort(reverse=True)
+            expect = values + [-np.inf, -np.inf]
+            assert sol.best[c] == pytest.approx(expect[0]) if values else sol.best[c] == -np.inf
+            assert sol.second[c] == pytest.approx(expect[1]) if len(values) > 1 else sol.second[c] == -np.inf
+            mine = [j for j in sol.chosen if cells[j] // (O * H) == c]
+            if values:
+                assert sum(vals[mine]) == pytest.approx(expect[0])
