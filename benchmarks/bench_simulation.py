@@ -123,9 +123,7 @@ def scaling(customers: int, months: int, replications: int) -> tuple[float, floa
     times = []
     for workers in (1, 2):
         t0 = time.perf_counter()
-        run_experiment(
-            cfg, {"keys": strategy()}, replications=replications, seed=1, workers=workers
-        )
+        run_experiment(cfg, {"keys": strategy()}, replications=replications, seed=1, workers=workers)
         times.append(time.perf_counter() - t0)
     return times[0], times[1]
 

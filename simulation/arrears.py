@@ -31,16 +31,12 @@ class ArrearsOutcome:
     cancelled_reentry: np.ndarray
 
 
-def step_arrears(
-    cfg: SimConfig, pop: Population, u: np.ndarray, accepted: np.ndarray
-) -> ArrearsOutcome:
+def step_arrears(cfg: SimConfig, pop: Population, u: np.ndarray, accepted: np.ndarray) -> ArrearsOutcome:
     """One month of arrears with uniforms ``u``; ``accepted`` marks this month's win-backs."""
     ac = cfg.arrears
     live = pop.stage < 4
     in_arrears = live & (pop.arrears > 0)
-    cure_p = np.where(
-        accepted, np.float32(max(ac.winback_cure_prob, ac.cure_prob)), np.float32(ac.cure_prob)
-    )
+    cure_p = np.where(accepted, np.float32(max(ac.winback_cure_prob, ac.cure_prob)), np.float32(ac.cure_prob))
     cured = in_arrears & (u < cure_p)
     still = in_arrears & ~cured
     pop.arrears[cured] = 0

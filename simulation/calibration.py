@@ -130,9 +130,7 @@ class CallWave:
         name: str = "call_wave",
     ) -> None:
         if not 0 < fraction <= 1:
-            raise SimulationConfigError(
-                f"strategies.{name}.fraction", f"(={fraction}) must be in (0, 1]"
-            )
+            raise SimulationConfigError(f"strategies.{name}.fraction", f"(={fraction}) must be in (0, 1]")
         for t in tiers:
             if t not in TIER_NAMES:
                 raise SimulationConfigError(f"strategies.{name}.tiers", f"(={t!r}) is not a tier")

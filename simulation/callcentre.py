@@ -116,12 +116,8 @@ class CallCentre:
                     self.env.process(self._agent(end, n, handle, state, done, result))
             yield self.env.timeout(end - self.env.now)
         # Let calls running at the last shift's end finish inside this month.
-        result.dialled = (
-            dial_list[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=np.int64)
-        )
-        result.connected = (
-            connects[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=bool)
-        )
+        result.dialled = dial_list[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=np.int64)
+        result.connected = connects[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=bool)
 
     def _agent(
         self,

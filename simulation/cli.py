@@ -32,18 +32,14 @@ __all__ = ["add_arguments", "main", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML file or bundled scenario name")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: out/<scenario name>)"
-    )
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: out/<scenario name>)")
     parser.add_argument(
         "--replications",
         type=int,
         default=None,
         help="replications per strategy (default: the scenario's)",
     )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="root seed (default: the scenario's)"
-    )
+    parser.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
 
@@ -62,9 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     if seed < 0:
         raise SimulationConfigError("--seed", f"(={seed}) must be >= 0")
     out = args.out if args.out is not None else Path("out") / sc.config.name
-    res = run_experiment(
-        sc.config, sc.strategies, replications=reps, seed=seed, workers=args.workers
-    )
+    res = run_experiment(sc.config, sc.strategies, replications=reps, seed=seed, workers=args.workers)
 
     def table(name: str, df: pd.DataFrame) -> None:
         if name.endswith(".csv"):
@@ -84,10 +78,7 @@ def _run(args: argparse.Namespace) -> int:
 
     plot_retention(res, out / "retention.png", sc.config.population.customers)
     plot_call_centre(res, out / "callcentre.png")
-    print(
-        f"{sc.config.name}: {len(res.strategies)} strategies x {reps} replications "
-        f"(seed {seed}) -> {out}"
-    )
+    print(f"{sc.config.name}: {len(res.strategies)} strategies x {reps} replications (seed {seed}) -> {out}")
     with pd.option_context("display.width", 120):
         print(ranking.to_string(index=False))
     return 0
@@ -95,9 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry (``python -m simulation.cli``) until the console script wires it."""
-    parser = argparse.ArgumentParser(
-        prog="campaignlab simulate", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="campaignlab simulate", description=__doc__.split("\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

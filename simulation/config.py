@@ -75,26 +75,16 @@ class PopulationConfig:
 
     customers: int = _rule("posint", 100_000)
     gross_adds_per_month: float = _rule("rate", 0.0)
-    tier_mix: dict[str, float] = _rule(
-        "prob", keys=TIER_NAMES, factory=_tier_map(0.05, 0.15, 0.30, 0.25, 0.25)
-    )
-    initial_stage_mix: dict[str, float] = _rule(
-        "prob", keys=STAGE_NAMES, factory=_stage_map(0.03, 0.12, 0.75, 0.10)
-    )
+    tier_mix: dict[str, float] = _rule("prob", keys=TIER_NAMES, factory=_tier_map(0.05, 0.15, 0.30, 0.25, 0.25))
+    initial_stage_mix: dict[str, float] = _rule("prob", keys=STAGE_NAMES, factory=_stage_map(0.03, 0.12, 0.75, 0.10))
     max_initial_tenure_months: int = _rule("posint", 120)
     contract_share: float = _rule("prob", 0.30)
     contract_max_months: int = _rule("posint", 24)
     # Premium ARPU/MOU/data are the called customers' figures (217 yuan, 1472 min, 152 MB);
     # the other tiers are placeholders chosen so the base mean ARPU is near the sources' 59.4.
-    arpu_mean: dict[str, float] = _rule(
-        "rate", keys=TIER_NAMES, factory=_tier_map(217.0, 100.0, 60.0, 45.0, 25.0)
-    )
-    mou_mean: dict[str, float] = _rule(
-        "rate", keys=TIER_NAMES, factory=_tier_map(1472.0, 600.0, 251.0, 150.0, 100.0)
-    )
-    data_mean_mb: dict[str, float] = _rule(
-        "rate", keys=TIER_NAMES, factory=_tier_map(152.0, 120.0, 90.0, 80.0, 40.0)
-    )
+    arpu_mean: dict[str, float] = _rule("rate", keys=TIER_NAMES, factory=_tier_map(217.0, 100.0, 60.0, 45.0, 25.0))
+    mou_mean: dict[str, float] = _rule("rate", keys=TIER_NAMES, factory=_tier_map(1472.0, 600.0, 251.0, 150.0, 100.0))
+    data_mean_mb: dict[str, float] = _rule("rate", keys=TIER_NAMES, factory=_tier_map(152.0, 120.0, 90.0, 80.0, 40.0))
     usage_dispersion: float = _rule("rate", 0.4)
 
 
@@ -108,9 +98,7 @@ class LifecycleConfig:
     neutral) turns the lifecycle into a Markov chain that the tests check against theory.
     """
 
-    exit_hazard: dict[str, float] = _rule(
-        "prob", keys=STAGE_NAMES, factory=_stage_map(0.02, 0.025, 0.008, 0.06)
-    )
+    exit_hazard: dict[str, float] = _rule("prob", keys=STAGE_NAMES, factory=_stage_map(0.02, 0.025, 0.008, 0.06))
     decline_hazard: dict[str, float] = _rule(
         "prob",
         keys=PRE_DECLINE,
@@ -120,12 +108,8 @@ class LifecycleConfig:
     growth_to_maturity: float = _rule("prob", 0.2)
     maturity_tenure_months: int | None = _rule("posint_or_none", 6)
     recovery_hazard: float = _rule("prob", 0.05)
-    reentry_share: dict[str, float] = _rule(
-        "prob", keys=STAGE_NAMES, factory=_stage_map(0.05, 0.10, 0.15, 0.10)
-    )
-    tier_exit_multiplier: dict[str, float] = _rule(
-        "rate", keys=TIER_NAMES, factory=_tier_map(0.6, 0.8, 1.0, 1.2, 2.0)
-    )
+    reentry_share: dict[str, float] = _rule("prob", keys=STAGE_NAMES, factory=_stage_map(0.05, 0.10, 0.15, 0.10))
+    tier_exit_multiplier: dict[str, float] = _rule("rate", keys=TIER_NAMES, factory=_tier_map(0.6, 0.8, 1.0, 1.2, 2.0))
     tier_decline_multiplier: dict[str, float] = _rule(
         "rate", keys=TIER_NAMES, factory=_tier_map(0.8, 0.9, 1.0, 1.1, 1.5)
     )
@@ -142,9 +126,7 @@ class LifecycleConfig:
 class ArrearsConfig:
     """Arrears -> suspension after 1 month -> cancellation after 3 months unless cured."""
 
-    monthly_prob: dict[str, float] = _rule(
-        "prob", keys=STAGE_NAMES, factory=_stage_map(0.01, 0.01, 0.004, 0.03)
-    )
+    monthly_prob: dict[str, float] = _rule("prob", keys=STAGE_NAMES, factory=_stage_map(0.01, 0.01, 0.004, 0.03))
     cure_prob: float = _rule("prob", 0.5)
     winback_cure_prob: float = _rule("prob", 0.8)
     suspend_after_months: int = _rule("posint", 1)
@@ -210,9 +192,7 @@ def _default_channels() -> dict[str, ChannelConfig]:
     return {
         "sms": ChannelConfig(cost_per_contact=0.05, reach=0.9, response_multiplier=0.15),
         "app": ChannelConfig(cost_per_contact=0.01, reach=0.3, response_multiplier=0.3),
-        "store": ChannelConfig(
-            cost_per_contact=5.0, reach=1.0, response_multiplier=1.2, visit_prob=0.05
-        ),
+        "store": ChannelConfig(cost_per_contact=5.0, reach=1.0, response_multiplier=1.2, visit_prob=0.05),
     }
 
 
@@ -337,9 +317,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
             item_cls = typing.get_args(hint)[1]
             if not isinstance(value, Mapping):
                 raise SimulationConfigError(key, f"(={value!r}) must be a mapping")
-            kwargs[name] = {
-                str(k): _build(item_cls, v, _join(key, str(k))) for k, v in value.items()
-            }
+            kwargs[name] = {str(k): _build(item_cls, v, _join(key, str(k))) for k, v in value.items()}
         elif origin is dict:
             allowed = f.metadata.get("keys")
             if not isinstance(value, Mapping):
@@ -348,9 +326,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
             merged = dict(default)
             for k, v in value.items():
                 if allowed is not None and k not in allowed:
-                    raise SimulationConfigError(
-                        _join(key, str(k)), f"unknown key; expected one of {list(allowed)}"
-                    )
+                    raise SimulationConfigError(_join(key, str(k)), f"unknown key; expected one of {list(allowed)}")
                 merged[k] = _check_value(_join(key, str(k)), rule, v)
             kwargs[name] = merged
         elif rule == "choice":
@@ -360,11 +336,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
             kwargs[name] = value
         elif rule is not None:
             kwargs[name] = _check_value(key, rule, value)
-        elif (
-            origin is tuple
-            or hint is tuple
-            or (isinstance(hint, types.GenericAlias) and origin is tuple)
-        ):
+        elif origin is tuple or hint is tuple or (isinstance(hint, types.GenericAlias) and origin is tuple):
             if isinstance(value, str) or not isinstance(value, (list, tuple)):
                 raise SimulationConfigError(key, f"(={value!r}) must be a list")
             kwargs[name] = tuple(str(v) for v in value)
@@ -393,15 +365,12 @@ def _cross_checks(cfg: SimConfig) -> None:
             raise SimulationConfigError(f"population.{mix_key}", f"(sum={total:g}) must sum to 1")
     for tier in cfg.mid_high_tiers:
         if tier not in TIER_NAMES:
-            raise SimulationConfigError(
-                "mid_high_tiers", f"(={tier!r}) is not a value tier; expected {TIER_NAMES}"
-            )
+            raise SimulationConfigError("mid_high_tiers", f"(={tier!r}) is not a value tier; expected {TIER_NAMES}")
     ar = cfg.arrears
     if ar.suspend_after_months > ar.cancel_after_months:
         raise SimulationConfigError(
             "arrears.suspend_after_months",
-            f"(={ar.suspend_after_months}) must be <= "
-            f"cancel_after_months (={ar.cancel_after_months})",
+            f"(={ar.suspend_after_months}) must be <= cancel_after_months (={ar.cancel_after_months})",
         )
     for stage in STAGE_NAMES:
         total = cfg.lifecycle.exit_hazard[stage] + cfg.lifecycle.decline_hazard.get(stage, 0.0)
@@ -411,9 +380,7 @@ def _cross_checks(cfg: SimConfig) -> None:
             )
     for name in cfg.channels:
         if name == "call":
-            raise SimulationConfigError(
-                "channels.call", "the call channel is configured under call_centre"
-            )
+            raise SimulationConfigError("channels.call", "the call channel is configured under call_centre")
 
 
 def build_config(data: Mapping[str, Any] | SimConfig | None = None) -> SimConfig:

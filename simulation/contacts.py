@@ -56,8 +56,7 @@ class ContactPlan:
         if len(self.offer) != n or len(self.channel) != n:
             raise SimulationConfigError(
                 "plan",
-                "customer, offer and channel must have equal "
-                f"lengths (={n}, {len(self.offer)}, {len(self.channel)})",
+                f"customer, offer and channel must have equal lengths (={n}, {len(self.offer)}, {len(self.channel)})",
             )
 
     def __len__(self) -> int:
@@ -105,8 +104,7 @@ def worst_case_cost(cfg: SimConfig, plan: ContactPlan) -> np.ndarray:
     """Cost each row could reach: its contact cost plus the offer's cost if accepted."""
     cc = cfg.call_centre
     contact = np.array(
-        [cc.cost_per_attempt + cc.cost_per_connected]
-        + [ch.cost_per_contact for ch in cfg.channels.values()]
+        [cc.cost_per_attempt + cc.cost_per_connected] + [ch.cost_per_contact for ch in cfg.channels.values()]
     )
     offer = np.array([o.cost for o in cfg.offers.values()])
     return contact[plan.channel] + offer[plan.offer]
@@ -130,9 +128,7 @@ def enforce_policy(
     n_off, n_ch = len(cfg.offers), len(cfg.channels) + 1
     c = plan.customer
     if c.min() < 0 or c.max() >= pop.slots:
-        raise SimulationConfigError(
-            f"strategies.{strategy}", f"planned a customer slot outside [0, {pop.slots})"
-        )
+        raise SimulationConfigError(f"strategies.{strategy}", f"planned a customer slot outside [0, {pop.slots})")
     if plan.offer.min() < 0 or plan.offer.max() >= n_off:
         raise SimulationConfigError(f"strategies.{strategy}", "planned an unknown offer code")
     if plan.channel.min() < 0 or plan.channel.max() >= n_ch:
@@ -184,21 +180,15 @@ def row_outcomes(
     f32 = np.float32
     c, ch = plan.customer, plan.channel
     reach_p = np.array([cc.connect_rate] + [x.reach for x in chans], f32)[ch]
-    visit_p = np.array(
-        [1.0] + [x.visit_prob if n == "store" else 1.0 for n, x in zip(names, chans)], f32
-    )[ch]
+    visit_p = np.array([1.0] + [x.visit_prob if n == "store" else 1.0 for n, x in zip(names, chans)], f32)[ch]
     mult = np.array([1.0] + [x.response_multiplier for x in chans], f32)[ch]
     is_store = np.array([False] + [n == "store" for n in names])[ch]
     attempted = ~is_store | (u_store[c] < visit_p)
     reached = attempted & (u_reach[c] < reach_p)
-    acc_p = np.minimum(
-        np.array([o.accept_prob for o in cfg.offers.values()], f32)[plan.offer] * mult, f32(1.0)
-    )
+    acc_p = np.minimum(np.array([o.accept_prob for o in cfg.offers.values()], f32)[plan.offer] * mult, f32(1.0))
     accepted = reached & (u_accept[c] < acc_p)
     per_contact = np.array([cc.cost_per_attempt] + [x.cost_per_contact for x in chans])[ch]
     connected_cost = np.where(ch == CALL, cc.cost_per_connected, 0.0)
     offer_cost = np.array([o.cost for o in cfg.offers.values()])[plan.offer]
-    cost = (
-        attempted * per_contact + (reached & (ch == CALL)) * connected_cost + accepted * offer_cost
-    )
+    cost = attempted * per_contact + (reached & (ch == CALL)) * connected_cost + accepted * offer_cost
     return RowOutcomes(attempted, reached, accepted, acc_p, cost)

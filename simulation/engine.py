@@ -49,19 +49,14 @@ class Simulation:
     random numbers.
     """
 
-    def __init__(
-        self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence | Streams
-    ) -> None:
+    def __init__(self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence | Streams) -> None:
         if not isinstance(config, SimConfig):
             raise SimulationConfigError(
                 "config",
-                f"(={type(config).__name__}) must be a "
-                "SimConfig; build one with build_config(mapping)",
+                f"(={type(config).__name__}) must be a SimConfig; build one with build_config(mapping)",
             )
         if not isinstance(strategy, Strategy):
-            raise SimulationConfigError(
-                "strategy", f"(={strategy!r}) must have name, uses_calls and plan(view, rng)"
-            )
+            raise SimulationConfigError("strategy", f"(={strategy!r}) must have name, uses_calls and plan(view, rng)")
         validate = getattr(strategy, "validate", None)
         if validate is not None:
             validate(config)
@@ -115,9 +110,7 @@ class Simulation:
         pop.handset_change = live & (u_hand < F32(cfg.usage.handset_change_prob))
         W = cfg.fatigue.window_months
         pop.contacts[t % W] = 0
-        view = MonthView(
-            cfg, pop, t, cfg.budget_per_month, self.call_centre.capacity_per_month(), self.last_arpu
-        )
+        view = MonthView(cfg, pop, t, cfg.budget_per_month, self.call_centre.capacity_per_month(), self.last_arpu)
         raw = self.strategy.plan(view, st["strategy"])
         if not isinstance(raw, ContactPlan):
             raise SimulationConfigError(
@@ -125,9 +118,7 @@ class Simulation:
                 f"plan() returned {type(raw).__name__}, expected ContactPlan",
             )
         uniforms = (u_reach, u_accept, u_store)
-        plan = enforce_policy(
-            cfg, pop, raw, cfg.budget_per_month, self.strategy.name, uniforms=uniforms
-        )
+        plan = enforce_policy(cfg, pop, raw, cfg.budget_per_month, self.strategy.name, uniforms=uniforms)
         flagged, truly, both = view.detection_counts()
         out = row_outcomes(cfg, plan, *uniforms)
 
@@ -172,6 +163,7 @@ class Simulation:
         # Month-end transitions: arrears first (cancellation), then the lifecycle.
         accepted_mask = np.zeros(S, bool)
         accepted_mask[a_cust] = True
+        stage_at_month_end = pop.stage.copy()  # the stage an exit is counted in
         arr = step_arrears(cfg, pop, u_arr, accepted_mask)
         tr = step_lifecycle(cfg, self.tables, pop, t, u_life)
         exited = tr.true_churn | tr.reentry | arr.cancelled_churn | arr.cancelled_reentry
@@ -186,7 +178,7 @@ class Simulation:
         self._reenter(reentry)
         pop.tenure[pop.stage < 4] += 1
 
-        exit_stage = np.bincount(tr.stage_before[exited], minlength=6)
+        exit_stage = np.bincount(stage_at_month_end[exited], minlength=6)
         exit_tier = np.bincount(pop.tier[exited], minlength=len(TIER_NAMES))
         row: dict[str, Any] = {
             "month": t,
@@ -215,9 +207,7 @@ class Simulation:
             "cc_staffed_s": calls.staffed_seconds,
             "cc_utilisation": calls.utilisation,
             "inbound_calls": len(calls.inbound_waits),
-            "inbound_mean_wait_s": float(np.mean(calls.inbound_waits))
-            if calls.inbound_waits
-            else float("nan"),
+            "inbound_mean_wait_s": float(np.mean(calls.inbound_waits)) if calls.inbound_waits else float("nan"),
             "detect_flagged": flagged,
             "detect_true": truly,
             "detect_both": both,
@@ -235,9 +225,7 @@ class Simulation:
             self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
 
     # ------------------------------------------------------------------ effects
-    def _apply_offers(
-        self, t: int, cust: np.ndarray, offer: np.ndarray, recover_u: np.ndarray
-    ) -> None:
+    def _apply_offers(self, t: int, cust: np.ndarray, offer: np.ndarray, recover_u: np.ndarray) -> None:
         """Accepted offers: lower hazard and shifted usage for the term; contract lock-in."""
         if cust.size == 0:
             return
@@ -249,9 +237,7 @@ class Simulation:
         pop.shift_mou[cust] = 1.0 + np.array([o.mou_shift for o in offers], F32)[offer]
         pop.shift_data[cust] = 1.0 + np.array([o.data_shift for o in offers], F32)[offer]
         locks = np.array([o.contract for o in offers])[offer]
-        pop.contract_end[cust[locks]] = np.maximum(
-            pop.contract_end[cust[locks]], t + 1 + term[locks]
-        )
+        pop.contract_end[cust[locks]] = np.maximum(pop.contract_end[cust[locks]], t + 1 + term[locks])
         rec_p = np.array([o.recovery_prob for o in offers], F32)[offer]
         rec = cust[(pop.stage[cust] == DECLINE) & (recover_u < rec_p)]
         pop.stage[rec] = MATURITY
@@ -298,9 +284,7 @@ class Simulation:
         called_rate = float(churned[called].mean()) if called.any() else float("nan")
         tot["mid_high_churn_all"] = all_rate
         tot["mid_high_churn_called"] = called_rate
-        tot["mid_high_churn_reduction"] = (
-            1.0 - called_rate / all_rate if all_rate and called.any() else float("nan")
-        )
+        tot["mid_high_churn_reduction"] = 1.0 - called_rate / all_rate if all_rate and called.any() else float("nan")
         tot["initial_customers"] = float(n0)
         tot["lifetime_sum_initial"] = float(
             np.where(pop.first_exit_month[:n0] >= 0, pop.first_exit_month[:n0] + 1, 0).sum()

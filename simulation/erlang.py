@@ -27,9 +27,7 @@ def _check(load: float, agents: int) -> None:
     if agents <= 0:
         raise SimulationConfigError("agents", f"(={agents}) must be > 0")
     if load >= agents:
-        raise SimulationConfigError(
-            "load", f"(={load}) must be < agents (={agents}) for a stable queue"
-        )
+        raise SimulationConfigError("load", f"(={load}) must be < agents (={agents}) for a stable queue")
 
 
 def erlang_c(load: float, agents: int) -> float:

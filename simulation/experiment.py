@@ -64,9 +64,7 @@ class ExperimentResult:
     def strategies(self) -> list[str]:
         return list(dict.fromkeys(self.totals["strategy"]))
 
-    def summary(
-        self, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS, confidence: float = 0.95
-    ) -> pd.DataFrame:
+    def summary(self, kpis: Iterable[str] = DEFAULT_COMPARE_KPIS, confidence: float = 0.95) -> pd.DataFrame:
         """Mean and CI half-width of each KPI for each strategy."""
         rows = []
         for s, g in self.totals.groupby("strategy", sort=False):
@@ -174,15 +172,9 @@ def run_experiment(
         if validate is not None:
             validate(config)
         if strat.uses_calls and config.call_centre.seats == 0:
-            raise SimulationConfigError(
-                "call_centre.seats", f"(=0) must be > 0: strategy {name!r} places calls"
-            )
+            raise SimulationConfigError("call_centre.seats", f"(=0) must be > 0: strategy {name!r} places calls")
     seeds = replication_seeds(seed, replications)
-    tasks = [
-        (config, strat, seeds[r], r, label)
-        for r in range(replications)
-        for label, strat in strategies.items()
-    ]
+    tasks = [(config, strat, seeds[r], r, label) for r in range(replications) for label, strat in strategies.items()]
     if workers == 1:
         results = [_run_one(*task) for task in tasks]
     elif backend == "dask":

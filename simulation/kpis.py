@@ -104,12 +104,8 @@ class Recorder:
         tot["inbound_p_wait"] = float((waits > 0).mean()) if waits.size else float("nan")
         sl = cfg.call_centre.service_level_seconds
         tot["inbound_service_level"] = float((waits <= sl).mean()) if waits.size else float("nan")
-        tot["detection_precision"] = _ratio(
-            float(ts["detect_both"].sum()), float(ts["detect_flagged"].sum())
-        )
-        tot["detection_recall"] = _ratio(
-            float(ts["detect_both"].sum()), float(ts["detect_true"].sum())
-        )
+        tot["detection_precision"] = _ratio(float(ts["detect_both"].sum()), float(ts["detect_flagged"].sum()))
+        tot["detection_recall"] = _ratio(float(ts["detect_both"].sum()), float(ts["detect_true"].sum()))
         for s in STAGE_NAMES:
             tot[f"exits_{s}"] = float(ts[f"exits_{s}"].sum())
         for k in TIER_NAMES:

@@ -108,9 +108,7 @@ def exit_hazard(
     return np.minimum(e, np.float32(1.0))
 
 
-def step_lifecycle(
-    cfg: SimConfig, tables: HazardTables, pop: Population, month: int, u: np.ndarray
-) -> Transitions:
+def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month: int, u: np.ndarray) -> Transitions:
     """Apply one month of transitions with the uniforms ``u`` (one per slot)."""
     lc = cfg.lifecycle
     stage = pop.stage
@@ -123,9 +121,7 @@ def step_lifecycle(
         growth_p = np.full(stage.shape, g2m, np.float32)
     else:
         growth_p = (pop.tenure + 1 >= lc.maturity_tenure_months).astype(np.float32)
-    prog_table = np.array(
-        [lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0], np.float32
-    )
+    prog_table = np.array([lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0], np.float32)
     p = np.where(stage == GROWTH, growth_p, prog_table[stage])
     p = np.minimum(p, np.maximum(1.0 - e - d, 0.0))
 
@@ -137,9 +133,9 @@ def step_lifecycle(
     progressed = ~exit_ & ~to_decline & (u < e + d + p)
 
     before = stage.copy()
-    next_stage = np.where(
-        before == ACQUISITION, GROWTH, np.where(before == DECLINE, MATURITY, MATURITY)
-    ).astype(np.int8)
+    next_stage = np.where(before == ACQUISITION, GROWTH, np.where(before == DECLINE, MATURITY, MATURITY)).astype(
+        np.int8
+    )
     changed = exit_ | to_decline | progressed
     stage[progressed] = next_stage[progressed]
     stage[to_decline] = DECLINE

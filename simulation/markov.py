@@ -31,8 +31,7 @@ def monthly_matrix(cfg: SimConfig, tier: str | None = None) -> np.ndarray:
     if lc.maturity_tenure_months is not None:
         raise SimulationConfigError(
             "lifecycle.maturity_tenure_months",
-            f"(={lc.maturity_tenure_months}) must be null for a Markov "
-            "chain (a tenure rule is not memoryless)",
+            f"(={lc.maturity_tenure_months}) must be null for a Markov chain (a tenure rule is not memoryless)",
         )
     me = lc.tier_exit_multiplier[tier] if tier else 1.0
     md = lc.tier_decline_multiplier[tier] if tier else 1.0

@@ -39,9 +39,7 @@ def _band(
     return months, np.array(mean), np.array(half)
 
 
-def plot_retention(
-    res: ExperimentResult, path: Path, initial_customers: int, confidence: float = 0.95
-) -> Path:
+def plot_retention(res: ExperimentResult, path: Path, initial_customers: int, confidence: float = 0.95) -> Path:
     """Share of the initial base still with the operator, per strategy, with CI bands."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))

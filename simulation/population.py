@@ -72,9 +72,7 @@ class Population:
         return self.stage < 4
 
 
-def _levels_after(
-    months: np.ndarray, pattern: np.ndarray, rate: float, floor: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _levels_after(months: np.ndarray, pattern: np.ndarray, rate: float, floor: float) -> tuple[np.ndarray, np.ndarray]:
     drop = np.maximum(np.power(np.float32(rate), months.astype(np.float32)), np.float32(floor))
     one = np.ones_like(drop)
     voice = np.where(pattern != DATA_ONLY, drop, one).astype(np.float32)
@@ -93,13 +91,9 @@ def new_population(cfg: SimConfig, streams: Streams) -> Population:
 
     joins_at = np.zeros(S, dtype=np.int16)
     joins_at[n0:] = np.repeat(np.arange(H, dtype=np.int16), adds)
-    tier = rng.choice(
-        len(TIER_NAMES), size=S, p=np.array([pc.tier_mix[t] for t in TIER_NAMES])
-    ).astype(np.int8)
+    tier = rng.choice(len(TIER_NAMES), size=S, p=np.array([pc.tier_mix[t] for t in TIER_NAMES])).astype(np.int8)
     stage = np.full(S, PENDING, dtype=np.int8)
-    stage[:n0] = rng.choice(
-        len(STAGE_NAMES), size=n0, p=np.array([pc.initial_stage_mix[s] for s in STAGE_NAMES])
-    )
+    stage[:n0] = rng.choice(len(STAGE_NAMES), size=n0, p=np.array([pc.initial_stage_mix[s] for s in STAGE_NAMES]))
     # Tenure consistent with the stage: growth before the maturity tenure, maturity after.
     mt = cfg.lifecycle.maturity_tenure_months or 6
     tmax = max(pc.max_initial_tenure_months, mt + 1)
@@ -119,9 +113,7 @@ def new_population(cfg: SimConfig, streams: Streams) -> Population:
     contract_end = np.full(S, -1, dtype=np.int16)
     u3, u4 = rng.random(S), rng.random(S)
     has_contract = (u3[:n0] < pc.contract_share) & (s0 != ACQUISITION)
-    contract_end[:n0] = np.where(
-        has_contract, 1 + (u4[:n0] * pc.contract_max_months).astype(np.int64), -1
-    )
+    contract_end[:n0] = np.where(has_contract, 1 + (u4[:n0] * pc.contract_max_months).astype(np.int64), -1)
 
     sig = pc.usage_dispersion
     z = rng.standard_normal((3, S)).astype(np.float32)
@@ -132,9 +124,7 @@ def new_population(cfg: SimConfig, streams: Streams) -> Population:
 
     u5 = rng.random(S)
     ds = cfg.usage.double_drop_share
-    pattern = np.where(
-        u5 < ds, DOUBLE_DROP, np.where(u5 < ds + (1 - ds) / 2, VOICE_ONLY, DATA_ONLY)
-    ).astype(np.int8)
+    pattern = np.where(u5 < ds, DOUBLE_DROP, np.where(u5 < ds + (1 - ds) / 2, VOICE_ONLY, DATA_ONLY)).astype(np.int8)
     lv, ld = _levels_after(
         np.where(stage == DECLINE, months_in_stage, 0),
         pattern,

@@ -44,17 +44,11 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
     strategies = build_strategies(data.get("strategies") or {"do_nothing": {"type": "do_nothing"}})
     baseline = data.get("baseline", next(iter(strategies)))
     if baseline not in strategies:
-        raise SimulationConfigError(
-            "baseline", f"(={baseline!r}) is not one of the strategies {sorted(strategies)}"
-        )
+        raise SimulationConfigError("baseline", f"(={baseline!r}) is not one of the strategies {sorted(strategies)}")
     reps = data.get("replications", 10)
     seed = data.get("seed", 0)
     for key, val in (("replications", reps), ("seed", seed)):
-        if (
-            isinstance(val, bool)
-            or not isinstance(val, int)
-            or val < (1 if key == "replications" else 0)
-        ):
+        if isinstance(val, bool) or not isinstance(val, int) or val < (1 if key == "replications" else 0):
             raise SimulationConfigError(
                 key, f"(={val!r}) must be an integer {'>= 1' if key == 'replications' else '>= 0'}"
             )
@@ -71,7 +65,6 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         else:
             raise SimulationConfigError(
                 "scenario",
-                f"(={str(name_or_path)!r}) is neither a file "
-                f"nor a bundled scenario; bundled: {sorted(bundled)}",
+                f"(={str(name_or_path)!r}) is neither a file nor a bundled scenario; bundled: {sorted(bundled)}",
             )
     return scenario_from_mapping(load_scenario_file(p))

@@ -41,9 +41,7 @@ class Streams:
         if isinstance(seed, np.random.SeedSequence):
             # A fresh copy: spawn() advances the object's counter, so spawning twice from the
             # caller's object would give a second strategy different streams (no CRN).
-            ss = np.random.SeedSequence(
-                seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
-            )
+            ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
         else:
             ss = np.random.SeedSequence(seed)
         children = ss.spawn(len(PURPOSES))

@@ -46,6 +46,7 @@ def _highs():  # type: ignore[no-untyped-def]
     # HiGHS sizes one process-wide thread pool on its first run and refuses a later run that
     # asks for another size: use the same single thread as the exact backend's default.
     h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", 2.0)  # a stuck QP falls back to a plain projection
     return h
 
 
@@ -89,7 +90,12 @@ def _project(center: np.ndarray, level: float, points: np.ndarray, values: np.nd
     h.passHessian(hessian)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
+        # fall back on the projection onto the newest cut's level half-space (a Polyak step)
+        g = grads[-1]
+        excess = values[-1] + g @ (center - points[-1]) - level
+        if excess <= 0 or not (g @ g) > 0:
+            return None
+        return np.clip(center - excess / (g @ g) * g, 0.0, upper)
     return np.clip(np.asarray(h.getSolution().col_value), 0.0, upper)
 
 

@@ -150,7 +150,7 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, start: float, d
     floor = float(np.sum(np.minimum(problem.net_value, 0.0))) - 1.0
     scale = _row_scale(problem)
     top = max(1.0, float(np.max(np.abs(problem.net_value)))) if problem.n_options else 1.0
-    upper = np.full(m, 10.0 * top) / scale
+    upper = np.full(m, top) / scale  # widened by the dual where the multipliers press on it
     dual = level_bundle(oracle, np.zeros(m), scale=scale, upper=upper, tol=gap / 4, max_iter=max_iterations,
                         deadline=deadline, floor=floor)
     lam = np.where(dual.multipliers * scale < 1e-12 * top, 0.0, dual.multipliers)

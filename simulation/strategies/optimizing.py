@@ -67,9 +67,7 @@ class OptimizerStrategy:
         if not channels:
             raise SimulationConfigError(f"strategies.{name}.channels", "at least one is needed")
         if max_options < 1:
-            raise SimulationConfigError(
-                f"strategies.{name}.max_options", f"(={max_options}) must be >= 1"
-            )
+            raise SimulationConfigError(f"strategies.{name}.max_options", f"(={max_options}) must be >= 1")
         self.name = name
         self.channels = tuple(channels)
         self.max_options = int(max_options)
@@ -79,9 +77,7 @@ class OptimizerStrategy:
         self.time_limit = float(time_limit)
         self.min_net_value = float(min_net_value)
         if horizon_months < 1:
-            raise SimulationConfigError(
-                f"strategies.{name}.horizon_months", f"(={horizon_months}) must be >= 1"
-            )
+            raise SimulationConfigError(f"strategies.{name}.horizon_months", f"(={horizon_months}) must be >= 1")
         self.horizon_months = int(horizon_months)
         self.history: list[dict[str, Any]] = []
 
@@ -89,9 +85,7 @@ class OptimizerStrategy:
     def uses_calls(self) -> bool:
         return "call" in self.channels
 
-    def _shortlist(
-        self, view: MonthView, channel: np.ndarray, weight: np.ndarray, net: np.ndarray
-    ) -> np.ndarray:
+    def _shortlist(self, view: MonthView, channel: np.ndarray, weight: np.ndarray, net: np.ndarray) -> np.ndarray:
         """Per channel, the best options by net value per budget yuan, as many as
         ``shortlist_factor`` times what the budget (and, for calls, the capacity) could buy.
 
@@ -157,19 +151,14 @@ class OptimizerStrategy:
                 "reserve": est.reserve[keep],
             }
         )
-        channels = {
-            ch: ({"capacity": int(view.call_capacity)} if ch == "call" else {})
-            for ch in self.channels
-        }
+        channels = {ch: ({"capacity": int(view.call_capacity)} if ch == "call" else {}) for ch in self.channels}
         scenario = Scenario(
             name=f"sim-month-{view.month}",
             min_roi=None,
             channels=channels,
             offers={o: {} for o in offer_names},
             budget=None if reserve_rule else float(view.budget),
-            rules=[Rule(name="reserved_budget", sum="reserve", max=float(view.budget))]
-            if reserve_rule
-            else [],
+            rules=[Rule(name="reserved_budget", sum="reserve", max=float(view.budget))] if reserve_rule else [],
         )
         problem = Problem.from_tables(scenario, options)
         result = solve(

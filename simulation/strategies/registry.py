@@ -48,9 +48,7 @@ def build_strategy(label: str, spec: Mapping[str, Any]) -> Strategy:
         raise SimulationConfigError(key, f"(={spec!r}) must be a mapping with a 'type'")
     kind = spec.get("type")
     if kind not in STRATEGY_TYPES:
-        raise SimulationConfigError(
-            f"{key}.type", f"(={kind!r}) is not a strategy; known: {sorted(STRATEGY_TYPES)}"
-        )
+        raise SimulationConfigError(f"{key}.type", f"(={kind!r}) is not a strategy; known: {sorted(STRATEGY_TYPES)}")
     kwargs = {k: v for k, v in spec.items() if k != "type"}
     factory = STRATEGY_TYPES[kind]
     if kind == "optimizer":

@@ -101,23 +101,13 @@ def _operand(node: ast.AST, other: ast.AST, key: str, text: str) -> Callable[[Mo
         except KeyError as exc:
             raise SimulationConfigError(key, f"(={text!r}): {exc.args[0]}") from None
         return lambda v: code
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, (int, float))
-        and not isinstance(node.value, bool)
-    ):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         val = node.value
         return lambda v: val
-    if (
-        isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.USub)
-        and isinstance(node.operand, ast.Constant)
-    ):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
         val = -node.operand.value  # type: ignore[operator]
         return lambda v: val
-    raise SimulationConfigError(
-        key, f"(={text!r}): comparisons take tags, numbers or quoted tier/stage names"
-    )
+    raise SimulationConfigError(key, f"(={text!r}): comparisons take tags, numbers or quoted tier/stage names")
 
 
 def _compare(node: ast.Compare, key: str, text: str) -> Callable[[MonthView], Any]:
@@ -125,9 +115,7 @@ def _compare(node: ast.Compare, key: str, text: str) -> Callable[[MonthView], An
     ops = []
     for i, op in enumerate(node.ops):
         if type(op) not in _CMP:
-            raise SimulationConfigError(
-                key, f"(={text!r}) uses an unsupported comparison {type(op).__name__}"
-            )
+            raise SimulationConfigError(key, f"(={text!r}) uses an unsupported comparison {type(op).__name__}")
         left = _operand(terms[i], terms[i + 1], key, text)
         right = _operand(terms[i + 1], terms[i], key, text)
         ops.append((_CMP[type(op)], left, right))

@@ -44,13 +44,9 @@ def _cap(view: MonthView, idx: np.ndarray, channel: str, limit: int | None) -> n
 def _check_names(cfg: SimConfig, offer: str, channel: str, who: str) -> None:
     offers, channels = tuple(cfg.offers), channel_names(cfg)
     if offer not in offers:
-        raise SimulationConfigError(
-            f"strategies.{who}.offer", f"(={offer!r}) is not configured; known: {offers}"
-        )
+        raise SimulationConfigError(f"strategies.{who}.offer", f"(={offer!r}) is not configured; known: {offers}")
     if channel not in channels:
-        raise SimulationConfigError(
-            f"strategies.{who}.channel", f"(={channel!r}) is not configured; known: {channels}"
-        )
+        raise SimulationConfigError(f"strategies.{who}.channel", f"(={channel!r}) is not configured; known: {channels}")
 
 
 def _check_order_by(order_by: str, who: str) -> None:
@@ -95,9 +91,7 @@ class RuleTargeting:
 
     def plan(self, view: MonthView, rng: np.random.Generator) -> ContactPlan:
         _check_names(view.config, self.offer, self.channel, self.name)
-        idx = _cap(
-            view, _ordered(view, self._rule(view), self.order_by), self.channel, self.max_per_month
-        )
+        idx = _cap(view, _ordered(view, self._rule(view), self.order_by), self.channel, self.max_per_month)
         return ContactPlan.build(view.config, idx, self.offer, self.channel)
 
 
@@ -207,9 +201,7 @@ class KeyMomentTriggers:
                 )
             extra = set(t) - {"moment", "offer", "channel", "months_ahead"}
             if extra:
-                raise SimulationConfigError(
-                    f"strategies.{name}.triggers[{i}]", f"unknown key(s) {sorted(extra)}"
-                )
+                raise SimulationConfigError(f"strategies.{name}.triggers[{i}]", f"unknown key(s) {sorted(extra)}")
             self.triggers.append(
                 (
                     str(moment),

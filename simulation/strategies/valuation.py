@@ -65,18 +65,14 @@ class OptionEstimates:
         return self.p_accept * (self.value - self.offer_cost) - self.contact_cost
 
 
-def estimate_options(
-    view: MonthView, channels: tuple[str, ...], horizon_months: int = 24
-) -> OptionEstimates:
+def estimate_options(view: MonthView, channels: tuple[str, ...], horizon_months: int = 24) -> OptionEstimates:
     """Estimates for every eligible customer x configured offer x the given channels."""
     cfg = view.config
     lc, cc = cfg.lifecycle, cfg.call_centre
     idx = np.flatnonzero(view.eligible)
     stage = view.stage[idx].astype(np.int64)
     tier = view.tier[idx].astype(np.int64)
-    exit_t = np.array(
-        [[lc.exit_hazard[s] * lc.tier_exit_multiplier[k] for k in TIER_NAMES] for s in STAGE_NAMES]
-    )
+    exit_t = np.array([[lc.exit_hazard[s] * lc.tier_exit_multiplier[k] for k in TIER_NAMES] for s in STAGE_NAMES])
     h_mature = exit_t[MATURITY, tier]
     # Acquisition and growth customers mature at the maturity tenure: over the horizon their
     # hazard is the stage hazard for the months left and the maturity hazard after.
@@ -104,9 +100,7 @@ def estimate_options(
     arpu = view.arpu[idx].astype(np.float64)
     # Billed ARPU before the drop, read back from the observed usage drops.
     vs = cfg.usage.voice_share_of_arpu
-    level = 1.0 - (
-        vs * np.clip(view.voice_drop[idx], 0, 1) + (1 - vs) * np.clip(view.data_drop[idx], 0, 1)
-    )
+    level = 1.0 - (vs * np.clip(view.voice_drop[idx], 0, 1) + (1 - vs) * np.clip(view.data_drop[idx], 0, 1))
     arpu_before = arpu / np.maximum(level, cfg.usage.usage_floor)
 
     fc = cfg.fatigue
@@ -117,26 +111,21 @@ def estimate_options(
         np.where(c_recent + 1 > fc.free_contacts, fc.per_excess_contact, 0.0),
     )
     fatigue_loss = arpu * (
-        stay_months(h, fc.window_months)
-        - stay_months(np.minimum(h * (1 + delta), 1.0), fc.window_months)
+        stay_months(h, fc.window_months) - stay_months(np.minimum(h * (1 + delta), 1.0), fc.window_months)
     )
 
     names = ("call", *cfg.channels)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in OptionEstimates.__dataclass_fields__}
     for o_code, (o_name, o) in enumerate(cfg.offers.items()):
         lock = lc.contract_lock_in_multiplier if o.contract else 1.0
-        base_after = np.where(
-            stage == DECLINE, o.recovery_prob * h_mature + (1 - o.recovery_prob) * h, h
-        )
+        base_after = np.where(stage == DECLINE, o.recovery_prob * h_mature + (1 - o.recovery_prob) * h, h)
         h_after = np.minimum(base_after * o.churn_multiplier * np.where(locked, 1.0, lock), 1.0)
         T = min(o.term_months, horizon_months)
         s_after = stay_months(h_after, T)
         s_with = s_after + (1.0 - h_after) ** T * stay_months(h, horizon_months - T)
         value = arpu * (s_with - stay_months(h, horizon_months)) + arpu * o.arpu_shift * s_after
         # A recovered decline bills its pre-drop ARPU again.
-        value = value + np.where(
-            stage == DECLINE, o.recovery_prob * (arpu_before - arpu) * s_with, 0.0
-        )
+        value = value + np.where(stage == DECLINE, o.recovery_prob * (arpu_before - arpu) * s_with, 0.0)
         for ch in channels:
             c_code = names.index(ch)
             if ch == "call":

@@ -26,9 +26,7 @@ def test_bundled_multiplier_is_the_calibrated_one() -> None:
     assert sc.config.offers["bill_credit"].churn_multiplier == pytest.approx(fitted, abs=1e-4)
     # The closed form at the fitted value hits the target, and is monotone in the effect.
     total = fitted * sc.config.lifecycle.contract_lock_in_multiplier
-    assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total, 6) == pytest.approx(
-        0.164, abs=1e-8
-    )
+    assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total, 6) == pytest.approx(0.164, abs=1e-8)
     assert predicted_churn_reduction(sc.config, "bill_credit", 0.3, total * 0.5, 6) > 0.164
 
 
@@ -60,8 +58,6 @@ def test_calibration_rejects_unreachable_targets() -> None:
     from simulation import CalibrationTarget, SimulationConfigError
 
     with pytest.raises(SimulationConfigError, match="calibration"):
-        calibrate_offer_effect(
-            sc.config, "bill_credit", 0.3, CalibrationTarget(0.649, 0.515, 0.9, 6)
-        )
+        calibrate_offer_effect(sc.config, "bill_credit", 0.3, CalibrationTarget(0.649, 0.515, 0.9, 6))
     with pytest.raises(SimulationConfigError, match="called_fraction"):
         calibrate_offer_effect(sc.config, "bill_credit", 0.0)

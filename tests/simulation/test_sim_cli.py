@@ -74,10 +74,7 @@ def test_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "cli_small: 2 strategies x 3 replications" in capsys.readouterr().out
     # Same seed, same results.
     out2 = tmp_path / "out2"
-    assert (
-        cli.run(_args(str(_write(tmp_path, SCENARIO)), "--out", str(out2), "--replications", "3"))
-        == 0
-    )
+    assert cli.run(_args(str(_write(tmp_path, SCENARIO)), "--out", str(out2), "--replications", "3")) == 0
     pd.testing.assert_frame_equal(totals, pd.read_parquet(out2 / "totals.parquet"))
 
 

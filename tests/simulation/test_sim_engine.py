@@ -21,7 +21,7 @@ from simulation import (
     simulate,
 )
 from simulation.calibration import CallWave
-from simulation.contacts import enforce_policy, worst_case_cost
+from simulation.contacts import enforce_policy, row_outcomes, worst_case_cost
 from simulation.population import new_population
 from simulation.presets import NO_STAGE, constant_hazard_config, small_config
 from simulation.streams import Streams
@@ -176,6 +176,13 @@ def test_policy_invariants_hold_for_any_plan(rows: int, budget: float, seed: int
     )
     out = enforce_policy(cfg, pop, plan, budget, "random")
     assert worst_case_cost(cfg, out).sum() <= budget + 1e-6
+    # The realised rule: whatever the responses, the realised cost stays within the budget,
+    # and the cut is a prefix (the campaign stops; it does not skip to cheaper contacts).
+    u = tuple(rng.random(pop.slots, dtype=np.float32) for _ in range(3))
+    realised = enforce_policy(cfg, pop, plan, budget, "random", uniforms=u)
+    assert row_outcomes(cfg, realised, *u).cost.sum() <= budget + 1e-6
+    unlimited = enforce_policy(cfg, pop, plan, 1e12, "random", uniforms=u)
+    assert np.array_equal(realised.customer, unlimited.customer[: len(realised)])
     assert np.unique(out.customer).size == len(out)
     assert (pop.stage[out.customer] < 4).all()
     assert (pop.contacts.sum(axis=0)[out.customer] < cap).all()
@@ -215,9 +222,7 @@ def test_plan_must_be_a_contact_plan() -> None:
 
 
 def test_call_wave_only_calls_in_its_month_and_capacity_limits_dials() -> None:
-    cfg = build_config(
-        small_config(call_centre={"seats": 1, "days_per_month": 1, "hours_per_day": 1.0})
-    )
+    cfg = build_config(small_config(call_centre={"seats": 1, "days_per_month": 1, "hours_per_day": 1.0}))
     ts = simulate(cfg, CallWave(1.0, month=2), seed=4).timeseries
     assert ts.loc[ts["month"] != 2, "calls_planned"].sum() == 0
     row = ts.loc[ts["month"] == 2].iloc[0]
@@ -257,3 +262,12 @@ def test_both_budget_rules_hold_and_realised_uses_more_of_the_budget() -> None:
     print(f"mean monthly spend of a 900 budget: {spend}")
     assert spend["realised"] > 0.95 * 900.0
     assert spend["reserve"] < spend["realised"]
+
+
+def test_exits_are_counted_by_stage_and_tier_including_cancellations() -> None:
+    ts = simulate(build_config(small_config(horizon_months=12)), DoNothing(), seed=2).timeseries
+    exits = ts["exits_true_churn"] + ts["exits_reentry"]
+    by_stage = ts[[f"exits_{s}" for s in ("acquisition", "growth", "maturity", "decline")]].sum(axis=1)
+    by_tier = ts[[f"exits_{k}" for k in ("premium", "loyal", "potential", "newborn", "flea")]].sum(axis=1)
+    assert ts["cancellations"].sum() > 0
+    assert (by_stage == exits).all() and (by_tier == exits).all()

@@ -74,9 +74,7 @@ def test_call_centre_matches_erlang_c() -> None:
 def test_outbound_dialling_never_exceeds_seat_hours() -> None:
     # 2 seats, 1 hour a day, 1 day, 100 s per call always connected: at most 2 * 36 calls
     # start before the shift ends (an agent starts its 37th at 3600 s: not allowed).
-    cfg = CallCentreConfig(
-        seats=2, hours_per_day=1.0, days_per_month=1, handle_time_s=100.0, connect_rate=1.0
-    )
+    cfg = CallCentreConfig(seats=2, hours_per_day=1.0, days_per_month=1, handle_time_s=100.0, connect_rate=1.0)
     env = simpy.Environment()
     cc = CallCentre(env, cfg, np.random.default_rng(0))
     dial = np.arange(500)

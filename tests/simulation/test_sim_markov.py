@@ -28,9 +28,7 @@ ALL_IN_ACQUISITION = {"acquisition": 1.0, "growth": 0.0, "maturity": 0.0, "decli
 def test_theory_by_hand_for_a_two_stage_chain() -> None:
     # Only maturity and exit reachable from maturity (no decline): N = 1 / e = 1 / 0.02 = 50.
     cfg = build_config(
-        constant_hazard_config(
-            lifecycle={"decline_hazard": {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0}}
-        )
+        constant_hazard_config(lifecycle={"decline_hazard": {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0}})
     )
     assert abs(absorption_times(cfg)[2] - 50.0) < 1e-9
     # From acquisition: 1/(1 - 0.27) months there, then growth 0.7/0.73 of the time, ...

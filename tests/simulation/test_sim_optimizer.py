@@ -35,10 +35,7 @@ def _spend(view: MonthView, plan) -> float:  # type: ignore[no-untyped-def]
     if view.config.budget_rule == "reserve":
         return float(worst_case_cost(view.config, plan).sum())
     est = estimate_options(view, ("call", "sms"), 24)
-    key = {
-        k: i
-        for i, k in enumerate(zip(est.customer.tolist(), est.offer.tolist(), est.channel.tolist()))
-    }
+    key = {k: i for i, k in enumerate(zip(est.customer.tolist(), est.offer.tolist(), est.channel.tolist()))}
     rows = [key[k] for k in zip(plan.customer.tolist(), plan.offer.tolist(), plan.channel.tolist())]
     return float((est.contact_cost + est.p_accept * est.offer_cost)[rows].sum())
 
@@ -67,16 +64,12 @@ def test_plan_is_at_least_as_good_as_greedy_on_the_same_options(rule: str) -> No
     plan = strat.plan(view, np.random.default_rng(0))
     est = estimate_options(view, ("call", "sms"), strat.horizon_months)
     key = {
-        (c, o, h): i
-        for i, (c, o, h) in enumerate(
-            zip(est.customer.tolist(), est.offer.tolist(), est.channel.tolist())
-        )
+        (c, o, h): i for i, (c, o, h) in enumerate(zip(est.customer.tolist(), est.offer.tolist(), est.channel.tolist()))
     }
     net = est.net_value
     weight = est.reserve if rule == "reserve" else est.contact_cost + est.p_accept * est.offer_cost
     mip_value = sum(
-        net[key[(c, o, h)]]
-        for c, o, h in zip(plan.customer.tolist(), plan.offer.tolist(), plan.channel.tolist())
+        net[key[(c, o, h)]] for c, o, h in zip(plan.customer.tolist(), plan.offer.tolist(), plan.channel.tolist())
     )
     order = np.argsort(-(net / weight), kind="stable")
     spent, calls, seen, greedy = 0.0, 0, set(), 0.0

@@ -21,15 +21,8 @@ def view() -> MonthView:
 
 
 def test_boolean_algebra(view: MonthView) -> None:
-    got = compile_rule(
-        'arpu > 100 AND (usage_drop OR contract_months_left <= 2) AND NOT tier == "flea"'
-    )(view)
-    want = (
-        (view.arpu > 100)
-        & (view.usage_drop | (view.contract_months_left <= 2))
-        & ~(view.tier == 4)
-        & view.live
-    )
+    got = compile_rule('arpu > 100 AND (usage_drop OR contract_months_left <= 2) AND NOT tier == "flea"')(view)
+    want = (view.arpu > 100) & (view.usage_drop | (view.contract_months_left <= 2)) & ~(view.tier == 4) & view.live
     assert got.sum() > 0 and np.array_equal(got, want)
     assert np.array_equal(
         compile_rule("handset_change or in_arrears")(view),
