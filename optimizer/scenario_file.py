@@ -209,16 +209,14 @@ def bundled_scenarios() -> dict[str, Path]:
 
 
 def resolve_scenario(name_or_path: str | Path) -> Path:
-    """A scenario path as given, or the bundled scenario of that name."""
+    """A scenario file as given, else the bundled scenario of that name."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise InputError("scenario file does not exist", file=str(path))
+    if path.is_file():
         return path
-    bundled = bundled_path(str(name_or_path))
+    bundled = None if path.suffix in (".yaml", ".yml") else bundled_path(str(name_or_path))
     if bundled is None:
         raise InputError(
-            f"no such file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
+            f"no such scenario file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
             file=str(name_or_path),
         )
     return bundled

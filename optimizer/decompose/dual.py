@@ -50,6 +50,13 @@ def _highs():  # type: ignore[no-untyped-def]
     return h
 
 
+def _add_rows(h, dense: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    k, width = dense.shape
+    starts = np.arange(k, dtype=np.int32) * width
+    index = np.tile(np.arange(width, dtype=np.int32), k)
+    h.addRows(k, lower, upper, k * width, starts, index, dense.ravel().astype(np.float64))
+
+
 def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> tuple[float, np.ndarray]:
     """min over 0 <= mu <= upper of max_k values_k + grads_k . (mu - points_k): an LP in (mu, t)."""
     import highspy
@@ -61,8 +68,7 @@ def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper:
     h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32), np.r_[np.zeros(m), 1.0])
     # t - g.mu >= f - g.p
     rhs = values - np.einsum("km,km->k", grads, points)
-    for r in range(k):
-        h.addRow(rhs[r], inf, m + 1, np.arange(m + 1, dtype=np.int32), np.r_[-grads[r], 1.0])
+    _add_rows(h, np.hstack([-grads, np.ones((k, 1))]), rhs, np.full(k, inf))
     h.run()
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
@@ -79,8 +85,7 @@ def _project(center: np.ndarray, level: float, points: np.ndarray, values: np.nd
     h.addVars(m, np.zeros(m), upper)
     h.changeColsCost(m, np.arange(m, dtype=np.int32), -2.0 * center)
     rhs = level - values + np.einsum("km,km->k", grads, points)
-    for r in range(k):
-        h.addRow(-inf, rhs[r], m, np.arange(m, dtype=np.int32), grads[r])
+    _add_rows(h, grads, np.full(k, -inf), rhs)
     hessian = highspy.HighsHessian()
     hessian.dim_ = m
     hessian.format_ = highspy.HessianFormat.kTriangular
