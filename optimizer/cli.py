@@ -22,6 +22,9 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
 DEFAULT_SCENARIO = "demo"
+# Below this many customers exact mode proves a tighter gap in acceptable time; above it the
+# LP relaxation alone takes longer than the decomposition (74 s against 13 s at 100k).
+AUTO_DECOMPOSE_CUSTOMERS = 50_000
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -37,11 +40,24 @@ def _optimize(args: argparse.Namespace) -> int:
     status = Console(stderr=True, quiet=args.quiet).status
     with status("reading the scenario and its tables"):
         problem = load_problem(resolve_scenario(args.scenario))
-    with status(f"solving: {problem.n_customers:,} customers, {problem.n_options:,} options, {len(problem.limits)} coupling limits"):
-        result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
+    mode = args.mode
+    if mode == "auto":
+        mode = "exact" if problem.n_customers < AUTO_DECOMPOSE_CUSTOMERS else "decompose"
+    if args.scheduler and mode != "decompose":
+        raise InputError("--scheduler only applies to --mode decompose (or auto above the threshold)", key="--scheduler")
+    with status(f"solving ({mode}): {problem.n_customers:,} customers, {problem.n_options:,} options, {len(problem.limits)} coupling limits"):
+        if mode == "exact":
+            result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
+        else:
+            from .decompose import solve_decomposed
+
+            result = solve_decomposed(
+                problem, time_limit=args.time_limit, gap=args.gap if args.gap is not None else 1e-5, scheduler=args.scheduler
+            )
     with status("verifying the plan against every limit"):
         verification = verify_plan(problem, result.plan) if result.has_plan else None
     summary = summarise(problem, result, verification, wall_time=time.perf_counter() - start)
+    summary["mode"] = mode
     if args.seed is not None:
         summary["seed"] = args.seed
     plan = result.plan if result.has_plan else pd.DataFrame(
@@ -124,9 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("optimize", help="solve a scenario exactly and write plan.csv and summary.json")
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario YAML or bundled name (default: {DEFAULT_SCENARIO})")
     p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--solver", choices=["highs", "cbc"], help="MIP backend (default: the scenario's, else highs)")
+    p.add_argument("--mode", choices=["auto", "exact", "decompose"], default="auto",
+                   help=f"exact MIP, or Lagrangian decomposition with a certified gap; auto: exact below {AUTO_DECOMPOSE_CUSTOMERS:,} customers")
+    p.add_argument("--scheduler", help="decomposition on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a running one")
+    p.add_argument("--solver", choices=["highs", "cbc"], help="MIP backend for exact mode (default: the scenario's, else highs)")
     p.add_argument("--time-limit", type=float, help="seconds; the best plan found so far is returned with its gap")
-    p.add_argument("--gap", type=float, help="relative optimality gap to prove (default 1e-6)")
+    p.add_argument("--gap", type=float, help="relative optimality gap to prove (default 1e-6 exact, 1e-5 decompose)")
     p.add_argument("--seed", type=int, help="solver random seed (default: the scenario's seed)")
     p.add_argument("--quiet", action="store_true", help="print nothing; read summary.json")
     p.set_defaults(func=_optimize)

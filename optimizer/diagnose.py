@@ -47,6 +47,7 @@ def _solve_elastic(
         matrix=sp.hstack([model.matrix, slack], format="csr"),
         row_lower=model.row_lower,
         row_upper=model.row_upper,
+        col_lower=np.concatenate([model.col_lower, np.zeros(k)]),
         col_upper=np.concatenate([model.col_upper, np.full(k, np.inf)]),
         integer=np.concatenate([model.integer, np.zeros(k, dtype=bool)]),
         n_coupling=model.n_coupling,

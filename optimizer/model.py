@@ -57,7 +57,7 @@ class RowBlock:
 
 @dataclass(frozen=True, eq=False)
 class MatrixModel:
-    """``max objective @ x  s.t.  row_lower <= matrix @ x <= row_upper,  0 <= x <= col_upper``.
+    """``max objective @ x  s.t.  row_lower <= matrix @ x <= row_upper,  col_lower <= x <= col_upper``.
 
     Columns flagged in ``integer`` are integral (the options: binary); the others are
     continuous (the slacks of the infeasibility diagnosis). Rows ``0 .. n_coupling-1`` are
@@ -68,6 +68,7 @@ class MatrixModel:
     matrix: sp.csr_matrix
     row_lower: np.ndarray
     row_upper: np.ndarray
+    col_lower: np.ndarray
     col_upper: np.ndarray
     integer: np.ndarray
     n_coupling: int
@@ -168,6 +169,7 @@ def build_model(problem: Problem) -> MatrixModel:
         matrix=matrix,
         row_lower=np.concatenate(lower) if lower else np.zeros(0),
         row_upper=np.concatenate(upper) if upper else np.zeros(0),
+        col_lower=np.zeros(n),
         col_upper=np.ones(n),
         integer=np.ones(n, dtype=bool),
         n_coupling=n_coupling,

@@ -2,9 +2,11 @@
 
 The plan's objective, spend and limit usage are recomputed here from the problem's own
 arrays rather than read from the solver, so a solver's rounding never leaks into a report.
-Shadow prices come from a second, continuous solve (the LP relaxation): an integer program
-has no duals, and the LP's are the standard, reproducible answer to "what is one more yuan
-of budget worth". Its optimum is also reported as ``lp_bound``.
+Shadow prices come from the LP relaxation, solved first: an integer program has no duals,
+and the LP's are the standard, reproducible answer to "what is one more yuan of budget
+worth". Its optimum is reported as ``lp_bound``, and its solution guides the exact search
+(:mod:`optimizer.exact`). ``shadow_prices=False`` leaves the prices out (NaN) for callers
+that solve many periods and never read them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from .diagnose import diagnose
+from .exact import solve_from_lp
 from .model import MatrixModel, build_model
 from .problem import Problem
 from .result import LimitReport, SolveResult, Status
@@ -62,43 +65,38 @@ def solve(
     # The LP relaxation first: its duals are the shadow prices, its optimum is a bound, and
     # for this structure (few coupling rows over many small per-customer blocks) a basic LP
     # optimum is often integral already, which proves optimality without branching.
-    lp = backend.solve_lp(model, options) if (shadow_prices or problem.limits) else None
-    if lp is not None and lp.status is RawStatus.INFEASIBLE:
+    lp = backend.solve_lp(model, options)
+    if lp.status is RawStatus.INFEASIBLE:
         diagnosis = diagnose(problem, model, backend, options)
         return SolveResult(
             Status.INFEASIBLE, None, None, None, None, runtime=lp.runtime,
             diagnosis=diagnosis, message=diagnosis.summary(), **common,
         )
-    lp_integral = lp is not None and lp.x is not None and bool(np.all(np.abs(lp.x - np.round(lp.x)) <= 1e-9))
-    if lp_integral:
-        assert lp is not None and lp.objective is not None
+    if lp.x is not None and lp.objective is not None and np.all(np.abs(lp.x - np.round(lp.x)) <= 1e-9):
         raw = RawSolution(RawStatus.OPTIMAL, lp.x, lp.objective, lp.objective, 0.0, message="LP relaxation integral")
     else:
-        if options.time_limit is not None and lp is not None:
+        if options.time_limit is not None:
             # one time limit for the whole solve: the MIP gets what the LP left
             options = replace(options, time_limit=max(0.01, options.time_limit - lp.runtime))
-        raw = backend.solve_mip(model, options)
+        raw = solve_from_lp(model, problem.customer, lp, backend, options)
     status = _STATUS[raw.status]
-    lp_runtime = lp.runtime if lp is not None else 0.0
 
     if raw.x is None:
         diagnosis = diagnose(problem, model, backend, options) if status is Status.INFEASIBLE else None
         message = diagnosis.summary() if diagnosis else (raw.message or "the solver returned no plan")
         return SolveResult(
-            status, None, None, None, raw.bound, runtime=raw.runtime, lp_runtime=lp_runtime,
+            status, None, None, None, raw.bound, runtime=raw.runtime, lp_runtime=lp.runtime,
             diagnosis=diagnosis, message=message, **common,
         )
 
     chosen = (raw.x > 0.5).astype(np.int8)
     objective = float(problem.net_value @ chosen)
-    bounds = [b for b in (raw.bound, lp.objective if lp is not None and lp.row_duals is not None else None) if b is not None]
-    bound = min(bounds) if bounds else None
-    if bound is not None:
-        bound = max(bound, objective)
+    bounds = [b for b in (raw.bound, lp.objective) if b is not None]
+    bound = max(min(bounds), objective) if bounds else None
     if status is Status.TIME_LIMIT and bound is not None and bound - objective <= options.mip_gap * max(1.0, abs(objective)):
         status = Status.OPTIMAL
 
-    duals = lp.row_duals[: model.n_coupling] if lp is not None and lp.row_duals is not None else None
+    duals = lp.row_duals[: model.n_coupling] if shadow_prices and lp.row_duals is not None else None
     limits = []
     for i, limit in enumerate(problem.limits):
         price = float("nan") if duals is None else float(duals[i] if limit.sense == "<=" else -duals[i])
@@ -118,8 +116,8 @@ def solve(
         bound,
         runtime=raw.runtime,
         limits=tuple(limits),
-        lp_bound=lp.objective if lp is not None else None,
-        lp_runtime=lp_runtime,
+        lp_bound=lp.objective,
+        lp_runtime=lp.runtime,
         message=raw.message,
         **common,
     )

@@ -76,32 +76,34 @@ def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper:
 
 
 def _project(center: np.ndarray, level: float, points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
-    """argmin |mu - center|^2 s.t. values_k + grads_k.(mu - points_k) <= level, 0 <= mu <= upper (a QP)."""
+    """The level-set projection of ``center``: values_k + grads_k.(mu - points_k) <= level, 0 <= mu <= upper.
+
+    Projected in the max-norm with an LP rather than in the Euclidean norm with a QP: the QP
+    stalled on badly scaled bundles (100k customers) where the LP does not.
+    """
+    rhs = level - values + np.einsum("km,km->k", grads, points)
+    return _project_lp(center, rhs, grads, upper)
+
+
+def _project_lp(center: np.ndarray, rhs: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+    """argmin r + 1e-3 sum s  s.t. |mu - center| <= s <= r, grads mu <= rhs, 0 <= mu <= upper."""
     import highspy
 
     k, m = grads.shape
     h = _highs()
     inf = highspy.kHighsInf
-    h.addVars(m, np.zeros(m), upper)
-    h.changeColsCost(m, np.arange(m, dtype=np.int32), -2.0 * center)
-    rhs = level - values + np.einsum("km,km->k", grads, points)
-    _add_rows(h, grads, np.full(k, -inf), rhs)
-    hessian = highspy.HighsHessian()
-    hessian.dim_ = m
-    hessian.format_ = highspy.HessianFormat.kTriangular
-    hessian.start_ = np.arange(m + 1, dtype=np.int32)
-    hessian.index_ = np.arange(m, dtype=np.int32)
-    hessian.value_ = np.full(m, 2.0)
-    h.passHessian(hessian)
+    h.addVars(2 * m + 1, np.zeros(2 * m + 1), np.r_[upper, np.full(m + 1, inf)])
+    h.changeColsCost(2 * m + 1, np.arange(2 * m + 1, dtype=np.int32), np.r_[np.zeros(m), np.full(m, 1e-3), 1.0])
+    _add_rows(h, np.hstack([grads, np.zeros((k, m + 1))]), np.full(k, -inf), rhs)
+    eye = np.eye(m)
+    zero = np.zeros((m, 1))
+    _add_rows(h, np.hstack([eye, -eye, zero]), np.full(m, -inf), center)  # mu - s <= c
+    _add_rows(h, np.hstack([-eye, -eye, zero]), np.full(m, -inf), -center)  # -mu - s <= -c
+    _add_rows(h, np.hstack([np.zeros((m, m)), eye, zero - 1.0]), np.full(m, -inf), np.zeros(m))  # s <= r
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        # fall back on the projection onto the newest cut's level half-space (a Polyak step)
-        g = grads[-1]
-        excess = values[-1] + g @ (center - points[-1]) - level
-        if excess <= 0 or not (g @ g) > 0:
-            return None
-        return np.clip(center - excess / (g @ g) * g, 0.0, upper)
-    return np.clip(np.asarray(h.getSolution().col_value), 0.0, upper)
+        return None
+    return np.clip(np.asarray(h.getSolution().col_value)[:m], 0.0, upper)
 
 
 def level_bundle(

@@ -43,6 +43,7 @@ class RawSolution:
     bound: float | None  # best proven upper bound (maximisation); None if unknown
     runtime: float
     row_duals: np.ndarray | None = None  # LP only: d(objective)/d(row bound), maximisation sense
+    col_duals: np.ndarray | None = None  # LP only: reduced costs d(objective)/d(x_j); None if not exposed
     message: str = ""
 
 
@@ -53,8 +54,11 @@ class Backend(Protocol):
 
     def version(self) -> str: ...
 
-    def solve_mip(self, model: MatrixModel, options: SolveOptions) -> RawSolution:
-        """Solve with the integrality of ``model.integer``; ``bound`` is the best proven bound."""
+    def solve_mip(self, model: MatrixModel, options: SolveOptions, start: np.ndarray | None = None) -> RawSolution:
+        """Solve with the integrality of ``model.integer``; ``bound`` is the best proven bound.
+
+        ``start`` is a feasible solution the solver may begin from.
+        """
         ...
 
     def solve_lp(self, model: MatrixModel, options: SolveOptions) -> RawSolution:

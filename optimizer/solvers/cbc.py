@@ -39,7 +39,7 @@ class CbcBackend:
         problem = pulp.LpProblem("campaign", pulp.LpMaximize)
         variables = [
             problem.add_variable(
-                f"x{j}", 0, float(model.col_upper[j]) if np.isfinite(model.col_upper[j]) else None,
+                f"x{j}", float(model.col_lower[j]), float(model.col_upper[j]) if np.isfinite(model.col_upper[j]) else None,
                 cat=pulp.LpInteger if integer and model.integer[j] else pulp.LpContinuous,
             )
             for j in range(model.n_cols)
@@ -66,11 +66,15 @@ class CbcBackend:
             names.append(row_names)
         return problem, variables, names
 
-    def _run(self, model: MatrixModel, options: SolveOptions, integer: bool):  # type: ignore[no-untyped-def]
+    def _run(self, model: MatrixModel, options: SolveOptions, integer: bool, start: np.ndarray | None = None):  # type: ignore[no-untyped-def]
         import pulp
 
         problem, variables, names = self._build(model, integer)
+        if start is not None:
+            for variable, value in zip(variables, start.tolist()):
+                variable.setInitialValue(value)
         solver = pulp.PULP_CBC_CMD(
+            warmStart=start is not None,
             msg=False,
             mip=integer,
             timeLimit=options.time_limit,
@@ -91,10 +95,10 @@ class CbcBackend:
                 os.chdir(previous)
         return problem, variables, names, runtime
 
-    def solve_mip(self, model: MatrixModel, options: SolveOptions) -> RawSolution:
+    def solve_mip(self, model: MatrixModel, options: SolveOptions, start: np.ndarray | None = None) -> RawSolution:
         import pulp
 
-        problem, variables, _, runtime = self._run(model, options, integer=True)
+        problem, variables, _, runtime = self._run(model, options, integer=True, start=start)
         sol = problem.sol_status
         if sol in (pulp.LpSolutionInfeasible,) or problem.status == pulp.LpStatusInfeasible:
             return RawSolution(RawStatus.INFEASIBLE, None, None, None, runtime)

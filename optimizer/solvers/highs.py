@@ -66,7 +66,7 @@ class HighsBackend:
         lp.num_row_ = model.n_rows
         lp.sense_ = highspy.ObjSense.kMaximize
         lp.col_cost_ = model.objective
-        lp.col_lower_ = np.zeros(model.n_cols)
+        lp.col_lower_ = model.col_lower
         lp.col_upper_ = model.col_upper
         lp.row_lower_ = model.row_lower
         lp.row_upper_ = model.row_upper
@@ -99,8 +99,15 @@ class HighsBackend:
             return RawStatus.FEASIBLE
         return RawStatus.ERROR
 
-    def solve_mip(self, model: MatrixModel, options: SolveOptions) -> RawSolution:
+    def solve_mip(self, model: MatrixModel, options: SolveOptions, start: np.ndarray | None = None) -> RawSolution:
+        import highspy
+
         h = self._load(model, options, integer=True)
+        if start is not None:
+            hint = highspy.HighsSolution()
+            hint.col_value = start.tolist()
+            hint.value_valid = True
+            h.setSolution(hint)
         start = time.perf_counter()
         h.run()
         runtime = time.perf_counter() - start
@@ -126,7 +133,11 @@ class HighsBackend:
             return RawSolution(status, None, None, None, runtime, message=h.modelStatusToString(h.getModelStatus()))
         solution = h.getSolution()
         objective = float(h.getInfo().objective_function_value)
-        # HiGHS reports row duals of the problem as posed; for a maximisation they are the
-        # derivative of the optimum with respect to the active row bound, which is what we want.
-        duals = np.asarray(solution.row_dual, dtype=np.float64)
-        return RawSolution(status, np.asarray(solution.col_value), objective, objective, runtime, row_duals=duals)
+        # HiGHS reports duals of the problem as posed; for a maximisation a row dual is the
+        # derivative of the optimum with respect to the active row bound (the shadow price)
+        # and a column dual is the reduced cost d_j = d(objective)/d(x_j).
+        return RawSolution(
+            status, np.asarray(solution.col_value), objective, objective, runtime,
+            row_duals=np.asarray(solution.row_dual, dtype=np.float64),
+            col_duals=np.asarray(solution.col_dual, dtype=np.float64),
+        )

@@ -94,3 +94,18 @@ def test_generate_then_optimize(tmp_path: Path) -> None:
 def test_unknown_bundled_name_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["optimize", "no-such-scenario", "--quiet"]) == 2
     assert "bundled: " in capsys.readouterr().err
+
+
+def test_decompose_mode_writes_the_same_outputs(tmp_path: Path) -> None:
+    assert main(["generate", "--customers", "300", "--seed", "5", "--format", "csv", "--out", str(tmp_path / "base")]) == 0
+    scenario = str(tmp_path / "base" / "scenario.yaml")
+    assert main(["optimize", scenario, "--mode", "exact", "--out", str(tmp_path / "exact"), "--quiet"]) == 0
+    assert main(["optimize", scenario, "--mode", "decompose", "--out", str(tmp_path / "dec"), "--quiet"]) == 0
+    exact = json.loads((tmp_path / "exact" / "summary.json").read_text())
+    dec = json.loads((tmp_path / "dec" / "summary.json").read_text())
+    assert (exact["mode"], dec["mode"]) == ("exact", "decompose")
+    assert dec["verified"] and set(dec) == set(exact)
+    # the decomposition's bound is a bound on the exact optimum, and its plan is within its gap
+    assert dec["bound"] >= exact["objective"] - 1e-6
+    assert dec["objective"] >= dec["bound"] - dec["gap"] * max(1.0, abs(dec["objective"])) - 1e-6
+    assert list(pd.read_csv(tmp_path / "dec" / "plan.csv").columns) == list(pd.read_csv(tmp_path / "exact" / "plan.csv").columns)

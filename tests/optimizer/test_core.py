@@ -156,3 +156,28 @@ def test_facade_exports_every_public_name() -> None:
         assert hasattr(optimizer, name), name
     expected = {"Scenario", "Problem", "solve", "verify_plan", "load_problem", "Status", "SolveResult", "InputError"}
     assert expected <= set(optimizer.__all__)
+
+
+def test_lp_guided_search_matches_the_plain_mip() -> None:
+    # Large enough that the LP neighbourhood is a small part of the model, so optimizer.exact
+    # takes its own path (neighbourhood plan, then reduced-cost fixing); the plain MIP on the
+    # same matrix is the reference.
+    import yaml
+    from importlib import resources
+
+    from optimizer.demo import generate_base, scale_limits
+    from optimizer.model import build_model
+    from optimizer.solvers import get_backend
+    from optimizer.solvers.base import SolveOptions
+
+    template = yaml.safe_load((resources.files("scenarios") / "bundled" / "demo.yaml").read_text())
+    spec = scale_limits(template, 3000) | {"name": "t", "do_not_contact": None}
+    problem = Problem.from_tables(Scenario.model_validate(spec), *generate_base(3000, seed=11))
+    model = build_model(problem)
+    assert model.n_cols > 2 * 1000 * 4  # the neighbourhood frees at most ~1000 customers' options
+    result = solved(problem, mip_gap=1e-7)
+    reference = get_backend("highs").solve_mip(model, SolveOptions(mip_gap=1e-9))
+    assert result.status is Status.OPTIMAL
+    assert "neighbourhood" in result.message or "reduced-cost fixing" in result.message
+    assert result.objective == pytest.approx(reference.objective, rel=2e-7)
+    assert result.bound >= reference.objective - 1e-6

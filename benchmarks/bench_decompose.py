@@ -1,0 +1,114 @@
+"""Decomposition mode on generated operator bases: time, peak RSS, certified gap, ratios.
+
+Every (size, engine) run is a child process, so its peak RSS is its own. Engines: the
+decomposition; at 10k also PuLP+CBC on the same MIP (optimizer.model.build_model) and exact
+HiGHS; at 100k also HiGHS on the LP relaxation. Times are "after load": the Problem is built
+before the clock starts. Shards are in memory here (Parquet shards are exercised by the
+Dask test and by ``--scheduler``).
+
+    python benchmarks/bench_decompose.py --sizes 10000 100000 1000000
+    python benchmarks/bench_decompose.py --sizes 1000000 --engines decompose
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from importlib import resources
+
+import yaml
+
+REFERENCES = {10_000: ("cbc", "highs"), 100_000: ("highs_lp",)}
+
+
+def one_run(size: int, engine: str, seed: int, time_limit: float, scheduler: str | None) -> dict:
+    from optimizer import Problem, Scenario, solve, verify_plan
+    from optimizer.decompose import solve_decomposed
+    from optimizer.demo import generate_base, scale_limits
+    from optimizer.model import build_model
+    from optimizer.solvers import get_backend
+    from optimizer.solvers.base import SolveOptions
+
+    template = yaml.safe_load((resources.files("scenarios") / "bundled" / "demo.yaml").read_text(encoding="utf-8"))
+    spec = scale_limits(template, size) | {"name": f"bench-{size}", "do_not_contact": None}
+    options, customers = generate_base(size, seed=seed)
+    problem = Problem.from_tables(Scenario.model_validate(spec), options, customers)
+    del options, customers
+    load_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    gap = None
+    if engine == "decompose":
+        r = solve_decomposed(problem, time_limit=time_limit, scheduler=scheduler)
+        seconds = time.perf_counter() - start
+        objective, bound, status, gap = r.objective_value, r.bound, r.status.value, r.gap
+        ok = r.has_plan and (size > 1_000_000 or verify_plan(problem, r.plan).ok)
+        extra = r.extra
+    elif engine == "highs":
+        r = solve(problem, time_limit=time_limit)
+        seconds = time.perf_counter() - start
+        objective, bound, status, gap = r.objective_value, r.bound, r.status.value, r.gap
+        ok, extra = r.has_plan and verify_plan(problem, r.plan).ok, {}
+    elif engine == "cbc":
+        raw = get_backend("cbc").solve_mip(build_model(problem), SolveOptions(time_limit=time_limit, mip_gap=1e-6))
+        seconds = time.perf_counter() - start
+        objective, bound, status, ok, extra = raw.objective, raw.bound, raw.status.value, raw.x is not None, {}
+    else:  # highs_lp: the LP relaxation, an upper bound
+        raw = get_backend("highs").solve_lp(build_model(problem), SolveOptions(time_limit=time_limit))
+        seconds = time.perf_counter() - start
+        objective, bound, status, ok, extra = raw.objective, raw.objective, raw.status.value, raw.x is not None, {}
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return {"size": size, "engine": engine, "options": problem.n_options, "seconds": seconds, "peak_rss_mb": rss,
+            "load_rss_mb": load_rss, "objective": objective, "bound": bound, "gap": gap, "status": status,
+            "verified": ok, "extra": extra}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--engines", nargs="+", default=None, help="default: decompose plus the size's references")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-limit", type=float, default=1800.0)
+    parser.add_argument("--scheduler", default=None)
+    parser.add_argument("--one", nargs=2, metavar=("SIZE", "ENGINE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_run(int(args.one[0]), args.one[1], args.seed, args.time_limit, args.scheduler)))
+        return
+    rows = []
+    for size in args.sizes:
+        engines = args.engines or ["decompose", *REFERENCES.get(size, ())]
+        runs = {}
+        for engine in engines:
+            cmd = [sys.executable, __file__, "--one", str(size), engine, "--seed", str(args.seed),
+                   "--time-limit", str(args.time_limit)] + (["--scheduler", args.scheduler] if args.scheduler else [])
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{size} {engine} failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                continue
+            runs[engine] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(json.dumps(runs[engine]), file=sys.stderr, flush=True)
+        dec = runs.get("decompose")
+        for engine, r in runs.items():
+            ratio = diff = ""
+            if dec and engine != "decompose" and dec["seconds"] > 0:
+                ratio = f"{r['seconds'] / dec['seconds']:.1f}x"
+                if r["objective"] is not None and dec["objective"] is not None:
+                    diff = f"{(dec['objective'] - r['objective']) / max(1.0, abs(r['objective'])):+.2e}"
+            rows.append((f"{size:,}", f"{r['options']:,}", engine, r["status"], f"{r['seconds']:.2f}",
+                         f"{r['peak_rss_mb']:.0f}", "-" if r["objective"] is None else f"{r['objective']:,.2f}",
+                         "-" if r["bound"] is None else f"{r['bound']:,.2f}", "-" if r["gap"] is None else f"{r['gap']:.2e}",
+                         ratio, diff))
+    head = ("customers", "options", "engine", "status", "seconds", "peak RSS MB", "objective", "bound", "gap",
+            "time vs decompose", "decompose obj rel diff")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    for r in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    main()
