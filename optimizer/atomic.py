@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["atomic_write", "write_atomically"]
 
 
 def write_atomically(outputs: Iterable[tuple[Path, Callable[[Path], None]]]) -> None:
@@ -24,9 +24,19 @@ def write_atomically(outputs: Iterable[tuple[Path, Callable[[Path], None]]]) -> 
             os.close(fd)
             staged.append((Path(tmp), path))
             writer(Path(tmp))
+            # mkstemp creates 0600; give the final file the permissions a plain open() would
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
         for tmp, path in staged:
             os.replace(tmp, path)
     finally:
         for tmp, _ in staged:
             if tmp.exists():
                 tmp.unlink()
+
+
+def atomic_write(path: Path, writer: Callable[[Path], None]) -> Path:
+    """One file, atomically: ``writer`` fills a temporary path that is then renamed to ``path``."""
+    write_atomically([(path, writer)])
+    return path

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .errors import SimulationConfigError
 from .experiment import run_experiment
-from .io import atomic_write
+from optimizer.atomic import atomic_write
 from .scenario import load_scenario
 
 __all__ = ["add_arguments", "main", "run"]

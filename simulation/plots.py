@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .experiment import ExperimentResult, mean_ci
-from .io import atomic_write
+from optimizer.atomic import atomic_write
 
 __all__ = ["plot_call_centre", "plot_retention"]
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ..atomic import write_atomically
 from .config import load_yaml
 from .errors import ScoringError
 
@@ -51,28 +50,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     u.set_defaults(func=_cmd_uplift)
 
 
-def _write_atomic(folder: Path, name: str, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_all(out: Path, files: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, obj in files.items():
+    def writer(obj: Any, name: str) -> Callable[[Path], None]:
         if isinstance(obj, pd.DataFrame):
-            _write_atomic(out, name, lambda p, o=obj: o.to_csv(p, index=False))
-        elif name.endswith(".yaml"):
-            _write_atomic(
-                out, name, lambda p, o=obj: p.write_text(yaml.safe_dump(o, sort_keys=False), encoding="utf-8")
-            )
-        else:
-            _write_atomic(out, name, lambda p, o=obj: p.write_text(json.dumps(o, indent=2) + "\n", encoding="utf-8"))
+            return lambda p: obj.to_csv(p, index=False)
+        if name.endswith(".yaml"):
+            return lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
+        return lambda p: p.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+    write_atomically([(out / name, writer(obj, name)) for name, obj in files.items()])
 
 
 def _core_input_errors() -> tuple[type[BaseException], ...]:

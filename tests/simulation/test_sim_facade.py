@@ -26,7 +26,6 @@ def test_public_names_of_submodules_are_in_the_facade() -> None:
         "simulation.arrears",
         "simulation.contacts",
         "simulation.streams",
-        "simulation.io",  # the CLI's atomic file writer
         "simulation.strategies.registry",
         "simulation.kpis",
         "simulation.stages",
