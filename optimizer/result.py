@@ -18,10 +18,6 @@ class Status(enum.Enum):
     INFEASIBLE = "INFEASIBLE"  # no plan meets every limit; see the diagnosis
     ERROR = "ERROR"  # the solver failed; the message says how
 
-    @property
-    def has_plan_status(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT)
-
 
 class NoPlanError(RuntimeError):
     """Raised when a result is asked for a plan or objective it does not have."""
