@@ -129,7 +129,7 @@ def _without_options(problem: Problem, model: MatrixModel, backend: Backend, opt
     if np.all(model.row_lower <= 0) and np.all(model.row_upper >= 0):
         chosen = np.zeros(0, dtype=np.int8)
         limits = tuple(
-            LimitReport(l.name, l.kind, l.sense, l.rhs, 0.0, 0.0, l.unit, l.description) for l in problem.limits
+            LimitReport(lim.name, lim.kind, lim.sense, lim.rhs, 0.0, 0.0, lim.unit, lim.description) for lim in problem.limits
         )
         return SolveResult(
             Status.OPTIMAL, chosen, problem.plan_table(chosen), 0.0, 0.0, runtime=0.0, limits=limits,

@@ -112,7 +112,7 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         bad.append(f"{int((per_offer > 1).sum())} customer(s) get one offer twice, e.g. {per_offer[per_offer > 1].index[0]}")
     offers_of = rows.groupby("customer_id")["offer_id"].agg(set)
     for a, b in s.exclusions:
-        both = offers_of.map(lambda held: a in held and b in held)
+        both = offers_of.map({a, b}.issubset)
         if both.any():
             bad.append(f"exclusion {a}+{b}: {int(both.sum())} customer(s) get both, e.g. {both.index[both][0]}")
     for channel_id, channel in s.channels.items():
