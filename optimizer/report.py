@@ -160,7 +160,11 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
             f"{summary['expected_acceptances']:,.1f} expected acceptances"
         )
     if summary["limits"]:
-        table = Table("limit", "usage", "bound", "shadow price", box=None, header_style="bold")
+        table = Table(box=None, header_style="bold")
+        table.add_column("limit", overflow="fold")  # names are long ("offer:handset_contract:max_targets")
+        table.add_column("usage", justify="right")
+        table.add_column("bound", justify="right")
+        table.add_column("shadow price", overflow="fold")
         for lim in summary["limits"]:
             price = lim["shadow_price"]
             table.add_row(
