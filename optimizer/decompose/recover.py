@@ -6,31 +6,40 @@ Why fixing is safe. For any feasible plan x and multipliers lambda >= 0,
 
 where loss_c(x) >= 0 is what customer c's set in x gives up against c's best set under lambda.
 A customer whose *margin* (best minus second-best set) exceeds G = L(lambda) - value(P) of a
-plan P we already hold therefore takes its best set in every plan better than P. Fixing all
-such customers and solving the remaining few exactly (HiGHS on the same model as exact mode,
-limits reduced by what the fixed customers use) returns a plan that is optimal overall, not
-merely good. When the remainder would be too large the smallest margins are kept and the
-plan comes back with its certified gap against L(lambda).
+plan P we already hold therefore takes its best set in every plan better than P. When every
+customer with margin <= G was free in a remainder solved exactly (HiGHS on the same model as
+exact mode, limits reduced by what the fixed customers use), no better plan exists.
 
-Repair. If the remainder has no feasible completion it is enlarged; if even the largest
-remainder fails, options are dropped greedily (least net value lost per unit of violation
-removed) until every "<=" limit holds, and a plan that still breaks a limit is not returned.
+Which customers to free. At scale most customers have tiny margins (an SMS worth a few
+fen either way), and freeing them moves no limit. What a plan needs is the few customers
+whose change of set brings each binding limit to its right-hand side at the least cost: the
+smallest *regret per unit of the limit* (the cost of forcing an option in or out, from a
+backward walk of :mod:`.subproblem`), which is what a reduced cost is in the LP. The
+remainder is those, per binding limit, plus the smallest margins; it grows until the plan is
+within the gap of L(lambda).
+
+Repair. If the best sets break a limit, options are dropped greedily (least net value lost
+per unit of violation removed) for a first plan; a plan that still breaks a limit is never
+returned.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import build_model
-from ..problem import CouplingLimit, Problem
+from ..problem import Problem
 from ..solvers import get_backend
-from ..solvers.base import RawStatus, SolveOptions
+from ..solvers.base import RawSolution, RawStatus, SolveOptions
 
 __all__ = ["Recovery", "recover"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,27 +135,98 @@ def _greedy_repair(problem: Problem, x: np.ndarray, max_passes: int = 60) -> np.
     return x
 
 
-def _helps_by_dropping(lim: CouplingLimit) -> bool:
-    return lim.sense == "<=" or lim.kind in ("roi", "offer_roi", "rule_share")
+def _solve_remainder(
+    problem: Problem, customers: np.ndarray, outside: np.ndarray, backend, gap: float, value: float,  # type: ignore[no-untyped-def]
+    deadline: float | None, sub_time_limit: float, seed: int,
+) -> tuple[np.ndarray | None, RawSolution]:
+    """The MIP over ``customers`` with everyone else fixed at ``outside``; the whole plan, or None."""
+    in_sub = np.zeros(problem.n_customers, bool)
+    in_sub[customers] = True
+    fixed = outside * (~in_sub[problem.customer])
+    sub, rows = sub_problem(problem, customers, fixed)
+    left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
+    # the remainder's share of the allowed gap, relative to its own (much smaller) value
+    own = abs(float(problem.net_value[rows] @ outside[rows]))
+    allowed = 0.2 * gap * max(1.0, abs(value) if np.isfinite(value) else own)
+    sub_gap = float(np.clip(allowed / max(1.0, own), 1e-9, 1e-2))
+    raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
+    if raw.x is None:
+        return None, raw
+    x = fixed.copy()
+    x[rows] = (raw.x > 0.5).astype(np.int8)
+    return x, raw
+
+
+def remainder_customers(
+    problem: Problem, by_margin: np.ndarray, regret: np.ndarray, shortfall: dict[int, float], size: int
+) -> np.ndarray:
+    """At least ``size`` customers whose choice is least settled, for the limits that need moving.
+
+    A binding limit is brought to its right-hand side by customers who change their set, and
+    the cheap changes are those with a small regret per unit of the limit moved:
+    regret_j / |a_ij| over the limit's options, unchosen ones (forced in) and chosen ones
+    (forced out) alike, the analogue of a reduced cost in the LP. Each limit in ``shortfall``
+    (limit -> how far the best sets are from its right-hand side) gets an equal share of
+    ``size``, and more if the cheapest moves of that share cannot cover four times its
+    shortfall; the customers with the smallest margins (near-ties, where the LP would be
+    fractional; ``by_margin`` lists the customers in that order) take another share.
+    """
+    n = problem.n_customers
+    if size >= n:
+        return np.arange(n)
+    share = max(1, size // (len(shortfall) + 1))
+    picked = [by_margin[:share]]
+    for i, short in shortfall.items():
+        lim = problem.limits[i]
+        idx = np.arange(problem.n_options) if lim.index is None else lim.index
+        moves = np.abs(lim.coef) > 0
+        idx, size_of = idx[moves], np.abs(lim.coef[moves])
+        per_unit = regret[idx] / size_of
+        k = idx.size
+        while True:
+            # the cheapest k moves (several may belong to one customer, so look at extra)
+            k = min(idx.size, 4 * share if k == idx.size else 2 * k)
+            top = np.argpartition(per_unit, k - 1)[:k] if k < idx.size else np.arange(idx.size)
+            top = top[np.argsort(per_unit[top], kind="stable")]
+            who = problem.customer[idx[top]]
+            _, first = np.unique(who, return_index=True)
+            first = np.sort(first)
+            covered = np.cumsum(size_of[top][first])
+            enough = max(share, int(np.searchsorted(covered, 4.0 * short)) + 1)
+            if enough <= first.size or k == idx.size:
+                break
+        picked.append(who[first[:enough]])
+    chosen = np.unique(np.concatenate(picked))
+    if chosen.size < size:  # shares overlapped: fill up with the next smallest margins
+        rest = np.setdiff1d(by_margin[: size + chosen.size], chosen)
+        chosen = np.union1d(chosen, rest[: size - chosen.size])
+    return chosen
 
 
 def recover(
     problem: Problem,
     best_rows: np.ndarray,
     margin: np.ndarray,
+    regret: np.ndarray,
+    multipliers: np.ndarray,
     bound: float,
     *,
     gap: float,
     deadline: float | None,
-    max_remainder: int = 3_000,
-    sub_time_limit: float = 20.0,
     first_remainder: int | None = None,
+    max_remainder: int = 20_000,
+    sub_time_limit: float = 30.0,
     seed: int = 0,
 ) -> Recovery:
-    """A feasible plan from every customer's best set under the final multipliers (``best_rows``)."""
+    """A feasible plan from every customer's best set under the final multipliers (``best_rows``).
+
+    Rounds: solve a remainder exactly with everyone else fixed at the current plan; stop when
+    the plan is within ``gap`` of ``bound``, or when every customer who could still improve it
+    (margin <= bound - value) was in an exactly solved remainder; else a remainder four times
+    larger, up to ``max_remainder`` customers.
+    """
     base = np.zeros(problem.n_options, np.int8)
     base[best_rows] = 1
-    order = np.argsort(margin, kind="stable")
     n = problem.n_customers
     backend = get_backend("highs")
     chosen: np.ndarray | None = None
@@ -154,63 +234,50 @@ def recover(
     start = base if not violations(problem, base) else _greedy_repair(problem, base)
     if not violations(problem, start):
         chosen, value = start, float(problem.net_value @ start)
-    size = first_remainder if first_remainder is not None else max(100, 20 * len(problem.limits))
-    rounds, proven, solved_size, message, sub_optimal = 0, False, 0, "", False
+    size = min(n, max_remainder, first_remainder if first_remainder is not None else 100 + 40 * len(problem.limits))
+    order = np.argsort(margin, kind="stable")
+    by_margin = margin[order]
+    # limits that a plan must bring to their right-hand side: priced, or broken by the best sets
+    off = np.array([lim.rhs for lim in problem.limits]) - _usage(problem, base)
+    sign = np.array([1.0 if lim.sense == "<=" else -1.0 for lim in problem.limits])
+    shortfall = {i: abs(float(off[i])) for i in range(len(problem.limits)) if multipliers[i] > 0 or sign[i] * off[i] < 0}
+    rounds, proven, solved, message = 0, False, 0, ""
     while True:
-        if chosen is not None:
-            threshold = bound - value
-            need = int(np.searchsorted(margin[order], threshold, side="right"))
-            if need <= solved_size and rounds:
-                proven = sub_optimal
-                break
-            if threshold <= gap * max(1.0, abs(value)):
-                break  # certified within the requested gap: nothing left to prove
-            if rounds:  # the first round stays small: it mostly improves the plan, shrinking `need`
-                size = need
-        size = min(size, n, max_remainder)
-        if rounds and size <= solved_size:
-            break
+        if chosen is not None and bound - value <= gap * max(1.0, abs(value)):
+            break  # certified within the requested gap
         if deadline is not None and time.perf_counter() > deadline and chosen is not None:
             message = "time limit reached during recovery"
             break
         rounds += 1
-        customers = np.sort(order[:size])
-        in_sub = np.zeros(n, bool)
-        in_sub[customers] = True
-        # the remainder is re-solved from scratch; everyone else keeps the current plan
-        current = chosen if chosen is not None else base
-        fixed = current * (~in_sub[problem.customer])
-        sub, rows = sub_problem(problem, customers, fixed)
-        left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
-        # the remainder's share of the allowed absolute gap, relative to its own (smaller) value
-        sub_gap = float(np.clip(0.2 * gap * n / max(1, size), 1e-9, 1e-3))
-        raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
-        solved_size = size
-        sub_optimal = raw.status is RawStatus.OPTIMAL
-        if raw.x is not None:
-            x = fixed.copy()
-            x[rows] = (raw.x > 0.5).astype(np.int8)
+        customers = remainder_customers(problem, order, regret, shortfall, size)
+        solved = customers.size
+        # everyone else keeps their best set; only if that leaves the remainder no feasible
+        # completion do they keep the plan we hold instead
+        for outside in (base, chosen):
+            if outside is None:
+                continue
+            x, raw = _solve_remainder(problem, customers, outside, backend, gap, value, deadline, sub_time_limit, seed)
+            if x is not None or raw.status is not RawStatus.INFEASIBLE:
+                break
+        if x is not None:
             v = float(problem.net_value @ x)
             if not violations(problem, x) and v > value:
                 chosen, value = x, v
+            log.debug("remainder %d customers: %s in %.2fs, plan %.4f, bound %.4f", customers.size, raw.status.value,
+                      raw.runtime, value, bound)
             if raw.status is not RawStatus.OPTIMAL:
-                message = f"remainder of {size} customers stopped {raw.status.value}"
-        elif raw.status is RawStatus.INFEASIBLE:
-            if size >= min(n, max_remainder):
-                break
-            size = size * 4
-            continue
-        else:
-            message = f"remainder of {size} customers: {raw.message or raw.status.value}"
+                message = f"remainder of {customers.size} customers stopped {raw.status.value}"
+            # the others at their best sets and every customer who could take part in a better
+            # plan free: no better plan exists
+            if raw.status is RawStatus.OPTIMAL and outside is base and chosen is not None:
+                could = int(np.searchsorted(by_margin, bound - value, side="right"))
+                proven = could <= np.count_nonzero(margin[customers] <= bound - value)
+        elif raw.status is not RawStatus.INFEASIBLE:
+            message = f"remainder of {customers.size} customers: {raw.message or raw.status.value}"
             break
-        if size >= min(n, max_remainder):
-            proven = sub_optimal and chosen is not None and int(np.searchsorted(margin[order], bound - value, side="right")) <= size
+        if proven or size >= min(n, max_remainder):
             break
+        size = min(n, max_remainder, size * 4)
     if chosen is None:
-        repaired = _greedy_repair(problem, base)
-        if not violations(problem, repaired):
-            chosen = repaired
-            message = (message + "; " if message else "") + "greedy repair"
-        else:
-            message = (message + "; " if message else "") + "no feasible completion found for the largest remainder"
-    return Recovery(chosen, solved_size, proven, rounds, message)
+        message = (message + "; " if message else "") + "no feasible completion found for the largest remainder"
+    return Recovery(chosen, solved, proven, rounds, message)

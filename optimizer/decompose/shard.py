@@ -59,19 +59,19 @@ class Shard:
     def n_options(self) -> int:
         return int(self.net.size)
 
-    def grid(self, n_offers: int, n_channels: int) -> tuple[np.ndarray, np.ndarray]:
-        key = ("grid", n_offers, n_channels)
-        if key not in self._cache:
-            cells = (self.customer.astype(np.int64) * n_offers + self.offer) * n_channels + self.channel
-            present = np.zeros((n_offers, n_channels), bool)
-            present[self.offer, self.channel] = True
-            self._cache[key] = (cells, present)
-        return self._cache[key]
+    def starts(self) -> np.ndarray:
+        """Option offsets per local customer: customer c owns options starts[c] .. starts[c+1]-1."""
+        if "starts" not in self._cache:
+            self._cache["starts"] = np.searchsorted(self.customer, np.arange(self.n_customers + 1)).astype(np.int64)
+        return self._cache["starts"]
 
     def patterns(self, walk: PatternDP, multipliers: np.ndarray, *, second: bool = False) -> PatternSolution:
-        adjusted = self.net - self.coef @ multipliers if multipliers.size else self.net
-        cells, present = self.grid(walk.n_offers, walk.n_channels)
-        return walk.solve(adjusted, cells, self.n_customers, self.min_contacts, self.max_contacts, present, second=second)
+        coef = self.coef
+        return walk.solve(
+            self.net, self.starts(), self.offer, self.channel, self.min_contacts, self.max_contacts,
+            coef_indptr=coef.indptr, coef_indices=coef.indices, coef_data=coef.data, multipliers=multipliers,
+            second=second,
+        )
 
 
 def layout_of(problem: Problem) -> Layout:
@@ -103,17 +103,68 @@ def coupling_matrix(problem: Problem, sign: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, len(problem.limits)))
 
 
-def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_SHARD_CUSTOMERS) -> list[Shard]:
-    """The problem's options cut into shards of ``shard_customers`` customers (the last may be smaller)."""
-    if shard_customers < 1:
-        raise ValueError(f"shard_customers(={shard_customers}) must be >= 1")
+def _range_coef(problem: Problem, sign: np.ndarray, lo: int, hi: int, perm: np.ndarray) -> sp.csr_matrix:
+    """Rows ``lo + perm`` of :func:`coupling_matrix`, built from those options only (same bits, same layout).
+
+    Needs every limit's ``index`` increasing, so a limit's entries in ``lo .. hi-1`` are one slice.
+    """
+    local = np.empty(hi - lo, np.int64)
+    local[perm] = np.arange(hi - lo)  # table row - lo -> position in the shard
+    rows, cols, vals = [], [], []
+    for i, lim in enumerate(problem.limits):
+        if lim.index is None:
+            at, coef = np.arange(hi - lo), lim.coef[lo:hi]
+        else:
+            a, b = np.searchsorted(lim.index, [lo, hi])
+            at, coef = lim.index[a:b] - lo, lim.coef[a:b]
+        coef = np.asarray(coef, dtype=np.float64)
+        keep = coef != 0
+        rows.append(local[at[keep]])
+        cols.append(np.full(int(keep.sum()), i, np.int64))
+        vals.append(sign[i] * coef[keep])
+    if not rows:
+        return sp.csr_matrix((hi - lo, 0))
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(hi - lo, len(problem.limits)))
+
+
+def _grouped(problem: Problem) -> bool:
+    """Options grouped by customer in table order, and every limit's index increasing.
+
+    Then a shard is one range of table rows, sorted on its own: no global sort, no global
+    matrix. The generators (and most real extracts) give such tables.
+    """
+    c = problem.customer
+    return bool(np.all(c[1:] >= c[:-1])) and all(lim.index is None or bool(np.all(lim.index[1:] > lim.index[:-1])) for lim in problem.limits)
+
+
+def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limits_of: tuple[np.ndarray, np.ndarray]) -> Shard:
+    """The shard of customers ``first .. last-1`` when their options are one range of table rows."""
+    lo, hi = (int(v) for v in np.searchsorted(problem.customer, [first, last]))
+    customer, offer, channel = problem.customer[lo:hi], problem.offer[lo:hi], problem.channel[lo:hi]
+    key = (customer * len(problem.offer_ids) + offer) * len(problem.channel_ids) + channel
+    if bool(np.all(key[1:] > key[:-1])):
+        perm, net = np.arange(hi - lo), problem.net_value[lo:hi].view()
+        net.flags.writeable = False  # a view of the problem's net values: shards read them only
+    else:
+        perm = np.lexsort((channel, offer, customer))
+        net = np.asarray(problem.net_value[lo:hi], dtype=np.float64)[perm]
+    min_c, max_c = limits_of
+    return Shard(
+        first=first, n_customers=last - first, customer=(customer[perm] - first).astype(np.int32),
+        offer=offer[perm].astype(np.int16), channel=channel[perm].astype(np.int16), net=net,
+        coef=_range_coef(problem, sign, lo, hi, perm), rows=(perm + lo).astype(np.int64),
+        min_contacts=min_c[first:last], max_contacts=max_c[first:last],
+    )
+
+
+def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, limits_of: tuple[np.ndarray, np.ndarray]) -> list[Shard]:
+    """Shards of any table: one global sort by (customer, offer, channel) and the global matrix."""
     order = np.lexsort((problem.channel, problem.offer, problem.customer))
     customer = problem.customer[order]
-    coef = coupling_matrix(problem, layout.sign)[order]
+    coef = coupling_matrix(problem, sign)[order]
     net = np.asarray(problem.net_value, dtype=np.float64)[order]
     offer, channel = problem.offer[order].astype(np.int16), problem.channel[order].astype(np.int16)
-    min_c = problem.customers["min_contacts"].to_numpy().astype(np.int16)
-    max_c = problem.customers["max_contacts"].to_numpy().astype(np.int16)
+    min_c, max_c = limits_of
     shards = []
     n = problem.n_customers
     for first in range(0, max(n, 1), shard_customers):
@@ -127,6 +178,27 @@ def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_S
             )
         )
     return shards
+
+
+def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_SHARD_CUSTOMERS) -> list[Shard]:
+    """The problem's options cut into shards of ``shard_customers`` customers (the last may be smaller).
+
+    Options grouped by customer (the usual case) are cut shard by shard, so memory grows by
+    the shards alone; any other table goes through one global sort. Both give the same shards.
+    """
+    if shard_customers < 1:
+        raise ValueError(f"shard_customers(={shard_customers}) must be >= 1")
+    limits_of = (
+        problem.customers["min_contacts"].to_numpy().astype(np.int16),
+        problem.customers["max_contacts"].to_numpy().astype(np.int16),
+    )
+    if not _grouped(problem):
+        return _sorted_shards(problem, layout.sign, shard_customers, limits_of)
+    n = problem.n_customers
+    return [
+        _range_shard(problem, layout.sign, first, min(n, first + shard_customers), limits_of)
+        for first in range(0, max(n, 1), shard_customers)
+    ]
 
 
 # ---- the two tasks a dual step maps over shards (module level, so Dask can ship them) ----
@@ -156,16 +228,14 @@ class FinalResult:
     best: np.ndarray
     second: np.ndarray
     rows: np.ndarray  # problem rows of the chosen options
+    regret: np.ndarray  # float32 per shard option (in shard order): cost of forcing it in or out
 
 
 def _summarise(shard: Shard, sol: PatternSolution) -> StepResult:
-    stuck = ~np.isfinite(sol.best)
-    n_stuck = int(stuck.sum())
-    value = float(np.sum(sol.best[~stuck])) if n_stuck else float(np.sum(sol.best))
-    usage = np.asarray(shard.coef[sol.chosen].sum(axis=0)).ravel() if shard.coef.shape[1] else np.zeros(0)
+    stuck = np.flatnonzero(sol.stuck)
     return StepResult(
-        value=value, usage=usage, objective=float(np.sum(shard.net[sol.chosen])), n_stuck=n_stuck,
-        first_stuck=int(shard.first + np.flatnonzero(stuck)[0]) if n_stuck else -1,
+        value=sol.value, usage=sol.usage, objective=sol.objective, n_stuck=int(stuck.size),
+        first_stuck=int(shard.first + stuck[0]) if stuck.size else -1,
     )
 
 
@@ -175,5 +245,6 @@ def step_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> StepResu
 
 def final_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> FinalResult:
     sol = shard.patterns(walk_for(layout), multipliers, second=True)
-    assert sol.second is not None
-    return FinalResult(_summarise(shard, sol), sol.best, sol.second, shard.rows[sol.chosen])
+    return FinalResult(
+        _summarise(shard, sol), sol.best, sol.second, shard.rows[sol.chosen > 0], sol.regret.astype(np.float32)
+    )

@@ -1,4 +1,4 @@
-r"""Each customer's best set of options under multipliers: an exact dynamic programme in numpy.
+r"""Each customer's best set of options under multipliers: an exact dynamic programme.
 
 Under multipliers lambda >= 0 on the coupling limits (all written as ``a x <= b``), option j
 is worth its *adjusted value* ``n_j - lambda . a_j`` and every customer chooses alone:
@@ -9,16 +9,22 @@ is worth its *adjusted value* ``n_j - lambda . a_j`` and every customer chooses 
               never both offers of an excluded pair                        (EXCLUSION)
               at most cap_h options through channel h                      (CHANNEL-POLICY)
 
-The programme walks the offers in order; its state is (contacts so far, contacts so far on
-each capped channel, "offer a already used" for the first offer of each excluded pair). At
-each offer a customer takes none of its options or exactly one (one per offer), so the walk
-enumerates every feasible set once and the best state at the end, among those with
-``min_c <= count <= max_c``, is the exact optimum. The walk is vectorised over all customers
-of a shard at once: per (offer, channel) one numpy operation over (customers x states).
+The programme walks the customer's offers in order; its state is (contacts so far, contacts
+so far on each capped channel, "offer a already used" for the first offer of each excluded
+pair). At each offer a customer takes none of its options or exactly one (one per offer), so
+the walk enumerates every feasible set once and the best state at the end, among those with
+``min_c <= count <= max_c``, is the exact optimum.
 
-The same walk also keeps the second-best value over *distinct* sets (state paths are
-disjoint, so the top two values per state merge exactly); best minus second best is the
-customer's *margin*, what primal recovery needs to decide who is settled.
+The same walk keeps the second-best value over *distinct* sets (state paths are disjoint, so
+the top two values per state merge exactly); best minus second best is the customer's
+*margin*, what primal recovery needs to decide who is settled.
+
+Why compiled: a dual step evaluates every customer of the base (10M customers, 90M options),
+and the walk is a short, branchy loop per customer; as one numpy operation per (offer,
+channel, state) over all customers it spent 2 s per step at 1M customers, compiled it needs a
+few nanoseconds per (option, transition). Customers are cut into fixed blocks of
+:data:`BLOCK` that run in parallel threads; every sum is taken per block, then over blocks
+in block order, so the result does not depend on how many threads ran it.
 """
 
 from __future__ import annotations
@@ -26,20 +32,33 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-__all__ = ["PatternDP", "PatternSolution"]
+__all__ = ["BLOCK", "PatternDP", "PatternSolution"]
 
 NEG = -np.inf
+BLOCK = 4096  # customers per parallel block: the unit of every partial sum
 
 
 @dataclass(frozen=True)
 class PatternSolution:
-    """Per customer of a shard: best value, its chosen options (local option indices), second best."""
+    """Per customer: best and second-best value; per option: chosen; per block: partial sums."""
 
     best: np.ndarray  # (n_customers,) float64, -inf when the customer has no feasible set
-    chosen: np.ndarray  # local option indices of the chosen sets, ascending
-    second: np.ndarray | None  # (n_customers,) float64, -inf when only one feasible set exists
+    second: np.ndarray  # (n_customers,) float64, -inf when at most one feasible set exists
+    chosen: np.ndarray  # (n_options,) int8: 1 for the options of the best sets
+    value: float  # sum of the finite best values, over blocks in order
+    objective: float  # sum of the chosen options' net values
+    usage: np.ndarray  # (n_limits,) sum of the chosen options' coefficients
+    # (n_options,) with ``second``: what forcing an unchosen option into its customer's set, or
+    # a chosen one out of it, costs at these multipliers (inf where it cannot be done); else empty
+    regret: np.ndarray
+
+    @property
+    def stuck(self) -> np.ndarray:
+        """Customers with no feasible set (min_contacts they cannot reach)."""
+        return ~np.isfinite(self.best)
 
 
 class PatternDP:
@@ -47,7 +66,8 @@ class PatternDP:
 
     ``max_contacts`` is the largest cap of any customer (states count contacts up to it);
     ``channel_caps[h]`` is the per-customer cap of channel h or None; ``exclusions`` are
-    pairs of offer positions.
+    pairs of offer positions. The transitions are flat arrays (CSR by (offer, channel)) so the
+    compiled walk can read them.
     """
 
     MAX_STATES = 4096
@@ -78,15 +98,13 @@ class PatternDP:
                 f"{len(caps)} capped channel(s), {len(self.tracked)} offer(s) in exclusions; "
                 "lower max_contacts or use exact mode"
             )
-        self.n_states = len(states)
+        self.n_states = S = len(states)
         index = {s: i for i, s in enumerate(states)}
         self.count = np.array([s[0] for s in states], dtype=np.int64)
-        # transitions[o][h] = (src, dst) state index arrays; prev[o][h][dst] = src
-        self.transitions: list[list[tuple[np.ndarray, np.ndarray] | None]] = []
+        ptr, src, dst = [0], [], []
+        self.back = np.full((n_offers * n_channels, S), -1, np.int64)  # back[o*H+h, dst] = src
         for o in range(n_offers):
-            row: list[tuple[np.ndarray, np.ndarray] | None] = []
             for h in range(n_channels):
-                src, dst = [], []
                 for s in states:
                     t = list(s)
                     if t[0] >= K:
@@ -106,89 +124,196 @@ class PatternDP:
                         t[base + self.tracked.index(o)] = 1
                     src.append(index[s])
                     dst.append(index[tuple(t)])
-                assert len(set(dst)) == len(dst)
-                row.append((np.array(src, np.int64), np.array(dst, np.int64)) if src else None)
-            self.transitions.append(row)
+                    self.back[o * n_channels + h, index[tuple(t)]] = index[s]
+                ptr.append(len(src))
+        self.trans_ptr = np.array(ptr, np.int64)
+        self.trans_src = np.array(src, np.int64)
+        self.trans_dst = np.array(dst, np.int64)
 
     def solve(
         self,
-        adjusted: np.ndarray,
-        grid_index: np.ndarray,
-        n_customers: int,
+        net: np.ndarray,
+        starts: np.ndarray,
+        offer: np.ndarray,
+        channel: np.ndarray,
         min_contacts: np.ndarray,
         max_contacts: np.ndarray,
-        present: np.ndarray,
         *,
+        coef_indptr: np.ndarray | None = None,
+        coef_indices: np.ndarray | None = None,
+        coef_data: np.ndarray | None = None,
+        multipliers: np.ndarray | None = None,
         second: bool = False,
     ) -> PatternSolution:
-        """Best set per customer for the options' ``adjusted`` values.
+        """Best set per customer for adjusted values ``net - coef @ multipliers``; with ``second``
+        also the second-best value and every option's regret.
 
-        ``grid_index[j] = customer*O*H + offer*H + channel`` of local option j; ``present[o, h]``
-        says whether any customer of the shard has an option (o, h).
+        Options are sorted by (customer, offer, channel); customer c owns options
+        ``starts[c] .. starts[c+1]-1``. ``coef_*`` is the (options x limits) CSR matrix of
+        coupling coefficients in "<=" form; omitted, the options are valued at ``net``.
         """
-        O, H, S = self.n_offers, self.n_channels, self.n_states
-        n = n_customers
-        grid = np.full(n * O * H, NEG)
-        grid[grid_index] = adjusted
-        grid = grid.reshape(n, O, H)
-        d1 = np.full((n, S), NEG)
-        d1[:, 0] = 0.0
-        d2 = np.full((n, S), NEG) if second else None
-        choices: list[np.ndarray] = []
-        for o in range(O):
-            n1 = d1.copy()
-            n2 = d2.copy() if d2 is not None else None
-            choice = np.full((n, S), -1, np.int8)
-            for h in range(H):
-                move = self.transitions[o][h]
-                if move is None or not present[o, h]:
+        n = starts.size - 1
+        if coef_indptr is None:
+            coef_indptr = np.zeros(net.size + 1, np.int64)
+            coef_indices, coef_data = np.zeros(0, np.int32), np.zeros(0)
+            multipliers = np.zeros(0)
+        assert coef_indices is not None and coef_data is not None and multipliers is not None
+        c = np.ascontiguousarray  # the compiled walk takes any integer width (shards keep int16/int32)
+        best, sec, chosen, values, objectives, usage, regret = _walk(
+            c(starts), c(offer), c(channel), c(net, np.float64), c(coef_indptr), c(coef_indices),
+            c(coef_data, np.float64), c(multipliers, np.float64), c(min_contacts), c(max_contacts),
+            self.count, self.trans_ptr, self.trans_src, self.trans_dst, self.back,
+            self.n_channels, self.n_offers, bool(second), BLOCK,
+        )
+        return PatternSolution(
+            best=best, second=sec, chosen=chosen, value=float(np.sum(values)), objective=float(np.sum(objectives)),
+            usage=usage.sum(axis=0) if n else np.zeros(multipliers.size), regret=regret,
+        )
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _walk(starts, offer, channel, net, cptr, cidx, cval, lam, min_c, max_c, count, tptr, tsrc, tdst, back,
+          H, O, second, block):  # pragma: no cover - compiled; tested through PatternDP.solve
+    n = starts.size - 1
+    S = count.size
+    m = lam.size
+    n_blocks = (n + block - 1) // block
+    best = np.full(n, -np.inf)
+    sec = np.full(n, -np.inf)
+    chosen = np.zeros(net.size, np.int8)
+    values = np.zeros(n_blocks)
+    objectives = np.zeros(n_blocks)
+    usage = np.zeros((n_blocks, m))
+    regret = np.full(net.size if second else 0, np.inf)
+    for b in numba.prange(n_blocks):
+        d1 = np.empty(S)
+        d2 = np.empty(S)
+        n1 = np.empty(S)
+        n2 = np.empty(S)
+        choice = np.empty((O, S), np.int64)
+        forward = np.empty((O + 1, S))  # forward[g]: the walk's values before group g
+        group_start = np.empty(O + 1, np.int64)
+        after = np.empty(S)
+        nxt = np.empty(S)
+        value = 0.0
+        objective = 0.0
+        for c in range(b * block, min(n, (b + 1) * block)):
+            d1[:] = -np.inf
+            d2[:] = -np.inf
+            d1[0] = 0.0
+            top = max_c[c]
+            g = 0
+            j = starts[c]
+            end = starts[c + 1]
+            while j < end:
+                o = offer[j]
+                if second:
+                    forward[g, :] = d1
+                    group_start[g] = j
+                n1[:] = d1
+                n2[:] = d2
+                choice[g, :] = -1
+                while j < end and offer[j] == o:
+                    v = net[j]
+                    for k in range(cptr[j], cptr[j + 1]):
+                        v -= cval[k] * lam[cidx[k]]
+                    t = o * H + channel[j]
+                    for k in range(tptr[t], tptr[t + 1]):
+                        s = tsrc[k]
+                        d = tdst[k]
+                        if count[d] > top:
+                            continue
+                        c1 = d1[s] + v
+                        b1 = n1[d]
+                        if c1 > b1:
+                            if second:
+                                n2[d] = max(b1, d2[s] + v)
+                            n1[d] = c1
+                            choice[g, d] = j
+                        elif second:
+                            n2[d] = max(n2[d], c1)
+                    j += 1
+                d1, n1 = n1, d1
+                d2, n2 = n2, d2
+                g += 1
+            state = -1
+            top_value = -np.inf
+            for s in range(S):
+                if min_c[c] <= count[s] <= top and d1[s] > top_value:
+                    top_value = d1[s]
+                    state = s
+            if state < 0:
+                continue  # no feasible set: best stays -inf
+            best[c] = top_value
+            value += top_value
+            if second:
+                runner = -np.inf
+                for s in range(S):
+                    if min_c[c] <= count[s] <= top:
+                        if s != state and d1[s] > runner:
+                            runner = d1[s]
+                        if d2[s] > runner:
+                            runner = d2[s]
+                sec[c] = runner
+            s = state
+            for gg in range(g - 1, -1, -1):
+                jj = choice[gg, s]
+                if jj >= 0:
+                    chosen[jj] = 1
+                    objective += net[jj]
+                    for k in range(cptr[jj], cptr[jj + 1]):
+                        usage[b, cidx[k]] += cval[k]
+                    s = back[offer[jj] * H + channel[jj], s]
+            if second:
+                group_start[g] = end
+                _regrets(forward, group_start, g, after, nxt, top_value, chosen, regret, net, cptr, cidx, cval, lam,
+                         offer, channel, min_c[c], top, count, tptr, tsrc, tdst, H)
+        values[b] = value
+        objectives[b] = objective
+    return best, sec, chosen, values, objectives, usage, regret
+
+
+@numba.njit(cache=True, nogil=True)
+def _adjusted(j, net, cptr, cidx, cval, lam):  # pragma: no cover - compiled
+    v = net[j]
+    for k in range(cptr[j], cptr[j + 1]):
+        v -= cval[k] * lam[cidx[k]]
+    return v
+
+
+@numba.njit(cache=True, nogil=True)
+def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, net, cptr, cidx, cval, lam,
+             offer, channel, low, top, count, tptr, tsrc, tdst, H):  # pragma: no cover - compiled
+    """One customer's regret per option: what forcing an unchosen option in, or a chosen one out, costs.
+
+    A backward walk gives ``after[d]``, the best value of the groups still to come from state d;
+    the best set through option j (group g, move s -> d) is forward[g, s] + v_j + after[d], and
+    the best set without a chosen j takes another option of its group or none.
+    """
+    for s in range(count.size):
+        after[s] = 0.0 if low <= count[s] <= top else -np.inf
+    for g in range(n_groups - 1, -1, -1):
+        nxt[:] = after  # taking no option of this group
+        skip = -np.inf
+        for s in range(count.size):
+            skip = max(skip, forward[g, s] + after[s])
+        lo, hi = group_start[g], group_start[g + 1]
+        for j in range(lo, hi):
+            v = _adjusted(j, net, cptr, cidx, cval, lam)
+            t = offer[j] * H + channel[j]
+            through = -np.inf
+            for k in range(tptr[t], tptr[t + 1]):
+                s = tsrc[k]
+                d = tdst[k]
+                if count[d] > top:
                     continue
-                src, dst = move
-                v = grid[:, o, h][:, None]
-                c1 = d1[:, src] + v
-                b1 = n1[:, dst]
-                better = c1 > b1
-                if n2 is not None and d2 is not None:
-                    c2 = d2[:, src] + v
-                    b2 = n2[:, dst]
-                    n2[:, dst] = np.where(better, np.maximum(b1, c2), np.maximum(b2, c1))
-                n1[:, dst] = np.where(better, c1, b1)
-                ch = choice[:, dst]
-                ch[better] = h
-                choice[:, dst] = ch
-            d1, d2 = n1, n2
-            choices.append(choice)
-        allowed = (self.count[None, :] >= min_contacts[:, None]) & (self.count[None, :] <= max_contacts[:, None])
-        d1 = np.where(allowed, d1, NEG)
-        state = np.argmax(d1, axis=1)
-        rows = np.arange(n)
-        best = d1[rows, state]
-        sec = None
-        if d2 is not None:
-            d2 = np.where(allowed, d2, NEG)
-            # second best over all states: the best of other states' firsts and every second
-            masked = d1.copy()
-            masked[rows, state] = NEG
-            sec = np.maximum(masked.max(axis=1) if S > 1 else np.full(n, NEG), d2.max(axis=1))
-        # walk back from the best state
-        picked: list[np.ndarray] = []
-        ok = np.isfinite(best)
-        s = np.where(ok, state, 0)
-        for o in range(O - 1, -1, -1):
-            h = choices[o][rows, s].astype(np.int64)
-            took = (h >= 0) & ok
-            if took.any():
-                who = rows[took]
-                picked.append(who * O * H + o * H + h[took])
-                prev = s.copy()
-                for hh in np.unique(h[took]):
-                    src, dst = self.transitions[o][int(hh)]  # type: ignore[misc]
-                    back = np.full(S, -1, np.int64)
-                    back[dst] = src
-                    sel = took & (h == hh)
-                    prev[sel] = back[s[sel]]
-                s = prev
-        cells = np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
-        # grid cell -> local option: grid_index is sorted within the shard (options ordered by cell)
-        chosen = np.searchsorted(grid_index, cells)
-        return PatternSolution(best, chosen, sec)
+                through = max(through, forward[g, s] + v + after[d])
+                nxt[s] = max(nxt[s], v + after[d])
+            regret[j] = through  # the best set through j, turned into a regret below
+        without = skip  # the best set that takes no *chosen* option of this group
+        for j in range(lo, hi):
+            if chosen[j] == 0:
+                without = max(without, regret[j])
+        for j in range(lo, hi):
+            regret[j] = max(0.0, best - (without if chosen[j] else regret[j]))
+        after[:] = nxt

@@ -120,38 +120,61 @@ def test_local_cluster_gives_the_same_plan_as_in_memory(tmp_path) -> None:
     assert verify_plan(problem, cluster.plan).ok
 
 
+def _feasible_sets(opts, offer, channel, low, high, caps, exclusions):
+    """Every set of one customer's options that the contact policy allows, by enumeration."""
+    for r in range(len(opts) + 1):
+        for chosen in itertools.combinations(opts, r):
+            offers = [offer[j] for j in chosen]
+            if not low <= r <= high or len(set(offers)) < r:
+                continue
+            if any(a in offers and b in offers for a, b in exclusions):
+                continue
+            if any(cap is not None and sum(channel[j] == h for j in chosen) > cap for h, cap in enumerate(caps)):
+                continue
+            yield set(chosen)
+
+
 def test_walk_matches_brute_force() -> None:
-    """Best and second-best sets of the per-customer walk against enumeration of every set."""
+    """Best set, second-best value and every option's regret against enumeration of every set."""
     rng = np.random.default_rng(1)
-    O, H = 5, 3
-    for _ in range(120):
+    O, H, n = 5, 3, 5
+    for _ in range(150):
         K = int(rng.integers(0, 4))
         caps = tuple(int(rng.integers(0, 3)) if rng.random() < 0.5 else None for _ in range(H))
         exc = tuple({tuple(sorted(rng.choice(O, 2, replace=False).tolist())) for _ in range(int(rng.integers(0, 3)))})
         walk = PatternDP(O, H, K, caps, exc)
-        n = 5
-        cells = np.array([(c * O + o) * H + h for c in range(n) for o in range(O) for h in range(H) if rng.random() < 0.5])
-        vals = rng.normal(size=cells.size)
-        minc = rng.integers(0, 2, n)
-        maxc = rng.integers(0, K + 1, n)
-        sol = walk.solve(vals, cells, n, minc, maxc, np.ones((O, H), bool), second=True)
+        triples = [(c, o, h) for c in range(n) for o in range(O) for h in range(H) if rng.random() < 0.5]
+        customer, offer, channel = (np.array([t[k] for t in triples], dtype=np.int64) for k in range(3))
+        starts = np.searchsorted(customer, np.arange(n + 1))
+        vals = rng.normal(size=len(triples))
+        minc, maxc = rng.integers(0, 2, n), rng.integers(0, K + 1, n)
+        sol = walk.solve(vals, starts, offer, channel, minc, maxc, second=True)
         for c in range(n):
-            opts = [(j, (cells[j] // H) % O, cells[j] % H) for j in range(cells.size) if cells[j] // (O * H) == c]
-            values = []
-            for r in range(len(opts) + 1):
-                for S in itertools.combinations(opts, r):
-                    offers = [s[1] for s in S]
-                    if not minc[c] <= r <= maxc[c] or len(set(offers)) < r:
-                        continue
-                    if any(a in offers and b in offers for a, b in exc):
-                        continue
-                    if any(caps[h] is not None and sum(s[2] == h for s in S) > caps[h] for h in range(H)):
-                        continue
-                    values.append(sum(vals[s[0]] for s in S))
-            values.sort(reverse=True)
-            expect = values + [-np.inf, -np.inf]
-            assert sol.best[c] == pytest.approx(expect[0]) if values else sol.best[c] == -np.inf
-            assert sol.second[c] == pytest.approx(expect[1]) if len(values) > 1 else sol.second[c] == -np.inf
-            mine = [j for j in sol.chosen if cells[j] // (O * H) == c]
-            if values:
-                assert sum(vals[mine]) == pytest.approx(expect[0])
+            opts = list(range(starts[c], starts[c + 1]))
+            sets = list(_feasible_sets(opts, offer, channel, minc[c], maxc[c], caps, exc))
+            values = sorted((sum(vals[j] for j in S) for S in sets), reverse=True)
+            if not values:
+                assert sol.best[c] == -np.inf and not sol.chosen[opts].any()
+                continue
+            assert sol.best[c] == pytest.approx(values[0])
+            assert sol.second[c] == (pytest.approx(values[1]) if len(values) > 1 else -np.inf)
+            assert sum(vals[j] for j in opts if sol.chosen[j]) == pytest.approx(values[0])
+            for j in opts:
+                # regret: forcing an unchosen option in, or a chosen one out
+                alternatives = [sum(vals[i] for i in S) for S in sets if (j in S) != bool(sol.chosen[j])]
+                expect = values[0] - max(alternatives) if alternatives else np.inf
+                assert sol.regret[j] == (pytest.approx(expect, abs=1e-12) if alternatives else np.inf)
+
+
+def test_walk_sums_do_not_depend_on_threads() -> None:
+    """Partial sums are taken per fixed block of customers, so any thread count gives the same bits."""
+    import numba
+
+    problem = random_problem(3 * 4096 + 17, 4)
+    multipliers = np.linspace(0.0, 0.5, len(problem.limits))
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        results.append(lagrangian_bound(problem, multipliers))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert results[0] == results[1]
