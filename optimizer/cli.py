@@ -25,6 +25,9 @@ DEFAULT_SCENARIO = "demo"
 # Below this many customers exact mode proves a tighter gap in acceptable time; above it the
 # LP relaxation alone takes longer than the decomposition (74 s against 13 s at 100k).
 AUTO_DECOMPOSE_CUSTOMERS = 50_000
+# From this many customers `generate` writes chunk by chunk (optimizer.demo.write_base): the
+# in-memory generator needs about 2.5 GB per million customers.
+CHUNKED_CUSTOMERS = 1_000_000
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -95,10 +98,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     import yaml
 
-    from .atomic import write_atomically
-    from .demo import generate_base, scale_limits
+    from .atomic import atomic_write, write_atomically
+    from .demo import generate_base, scale_limits, write_base
 
-    options, customers = generate_base(args.customers, seed=args.seed)
     out = Path(args.out)
     template = scale_limits(yaml.safe_load(resolve_scenario(DEFAULT_SCENARIO).read_text(encoding="utf-8")), args.customers)
     template |= {
@@ -108,19 +110,29 @@ def _generate(args: argparse.Namespace) -> int:
         "do_not_contact": None,
     }
 
-    def table_writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
-        if args.format == "csv":
-            return lambda tmp: table.to_csv(tmp, index=False)
-        return lambda tmp: table.to_parquet(tmp, index=False)
+    def write_scenario(tmp: Path) -> None:
+        tmp.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
 
-    write_atomically(
-        [
-            (out / f"options.{args.format}", table_writer(options)),
-            (out / f"customers.{args.format}", table_writer(customers)),
-            (out / "scenario.yaml", lambda tmp: tmp.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")),
-        ]
-    )
-    print(f"wrote {len(customers):,} customers and {len(options):,} options to {out}; run: campaignlab optimize {out / 'scenario.yaml'}")
+    if args.customers >= CHUNKED_CUSTOMERS:
+        n_options, n_customers = write_base(args.customers, out, seed=args.seed, format=args.format)
+        atomic_write(out / "scenario.yaml", write_scenario)
+    else:
+        options, customers = generate_base(args.customers, seed=args.seed)
+        n_options, n_customers = len(options), len(customers)
+
+        def table_writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
+            if args.format == "csv":
+                return lambda tmp: table.to_csv(tmp, index=False)
+            return lambda tmp: table.to_parquet(tmp, index=False)
+
+        write_atomically(
+            [
+                (out / f"options.{args.format}", table_writer(options)),
+                (out / f"customers.{args.format}", table_writer(customers)),
+                (out / "scenario.yaml", write_scenario),
+            ]
+        )
+    print(f"wrote {n_customers:,} customers and {n_options:,} options to {out}; run: campaignlab optimize {out / 'scenario.yaml'}")
     return EXIT_OK
 
 

@@ -8,16 +8,24 @@ scarce store visits, and offers whose value is the margin they keep (churn avoid
 (ARPU uplift). Low-value, high-cost contacts come out with negative net value, so the
 optimizer ranks them last, as the sources ask.
 
-Everything is drawn from one ``numpy.random.Generator`` seeded by ``seed``: the same seed
-gives the same tables on any machine.
+``generate_base`` draws everything from one ``numpy.random.Generator`` seeded by ``seed``;
+``write_base`` writes a large base chunk by chunk, each chunk from its own child seed. Either
+way the same arguments give the same tables on any machine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base", "scale_limits"]
+from .atomic import staged
+
+__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base", "scale_limits", "write_base"]
 
 STAGES = ("acquisition", "growth", "maturity", "decline")
 STAGE_SHARE = (0.06, 0.14, 0.58, 0.22)
@@ -54,7 +62,7 @@ OFFERS = {
 MARGIN = 0.6  # share of ARPU the operator keeps as contribution margin
 
 
-def _customers(n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _customers(n: int, rng: np.random.Generator, *, first: int = 0) -> pd.DataFrame:
     stage = rng.choice(len(STAGES), size=n, p=STAGE_SHARE)
     tier = rng.choice(len(TIERS), size=n, p=TIER_SHARE)
     # new-born customers are, by definition, recent: keep them out of maturity
@@ -77,7 +85,7 @@ def _customers(n: int, rng: np.random.Generator) -> pd.DataFrame:
     max_contacts = np.where(stage == STAGES.index("growth"), 1, 2) - recently_contacted.astype(int)
     return pd.DataFrame(
         {
-            "customer_id": [f"C{i:07d}" for i in range(n)],
+            "customer_id": [f"C{i:07d}" for i in range(first, first + n)],
             "stage": np.array(STAGES)[stage],
             "value_tier": np.array(TIERS)[tier],
             "segment": np.array(SEGMENTS)[segment],
@@ -111,46 +119,145 @@ def _eligible(customers: pd.DataFrame, offer: str) -> np.ndarray:
     return np.ones(len(customers), bool)  # bill credit and loyalty points suit everyone
 
 
+def _option_draws(customers: pd.DataFrame, rng: np.random.Generator):
+    """Yield ``(offer, channel, rows, p_accept, value)`` per (offer, channel) block, in draw order.
+
+    Both generators consume the stream in this exact order, so ``generate_base`` keeps its
+    tables and ``write_base`` its per-chunk reproducibility.
+    """
+    n = len(customers)
+    arpu = customers["arpu"].to_numpy()
+    risk = customers["churn_risk"].to_numpy()
+    reach = {
+        "call": np.ones(n, bool),
+        "sms": np.ones(n, bool),
+        "app": customers["has_app"].to_numpy(),
+        "store": customers["visits_store"].to_numpy(),
+    }
+    for offer, (_, risk_cut, uplift, months) in OFFERS.items():
+        fits = _eligible(customers, offer)
+        # incremental value if accepted: margin kept by the churn avoided over the offer's
+        # term, plus margin on the ARPU uplift while it lasts
+        value = risk * risk_cut * MARGIN * arpu * months + MARGIN * uplift * months * (1 - risk)
+        affinity = rng.lognormal(-0.1, 0.45, n)  # how much this customer likes this offer
+        for channel, (_, base_p, _) in CHANNELS.items():
+            rows = np.flatnonzero(fits & reach[channel])
+            p = np.clip(base_p * affinity[rows] * rng.lognormal(-0.05, 0.3, rows.size), 0.001, 0.95)
+            yield offer, channel, rows, np.round(p, 5), np.round(value[rows], 2)
+
+
 def generate_base(n_customers: int, *, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(options, customers)`` for ``n_customers`` subscribers, reproducibly from ``seed``."""
     if n_customers < 1:
         raise ValueError(f"n_customers(={n_customers}) must be >= 1")
     rng = np.random.default_rng(seed)
     customers = _customers(n_customers, rng)
-    arpu = customers["arpu"].to_numpy()
-    risk = customers["churn_risk"].to_numpy()
-    reach = {
-        "call": np.ones(n_customers, bool),
-        "sms": np.ones(n_customers, bool),
-        "app": customers["has_app"].to_numpy(),
-        "store": customers["visits_store"].to_numpy(),
-    }
-    parts = []
-    for offer, (offer_cost, risk_cut, uplift, months) in OFFERS.items():
-        fits = _eligible(customers, offer)
-        # incremental value if accepted: margin kept by the churn avoided over the offer's
-        # term, plus margin on the ARPU uplift while it lasts
-        value = risk * risk_cut * MARGIN * arpu * months + MARGIN * uplift * months * (1 - risk)
-        affinity = rng.lognormal(-0.1, 0.45, n_customers)  # how much this customer likes this offer
-        for channel, (contact_cost, base_p, _) in CHANNELS.items():
-            rows = np.flatnonzero(fits & reach[channel])
-            p = np.clip(base_p * affinity[rows] * rng.lognormal(-0.05, 0.3, rows.size), 0.001, 0.95)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "customer_id": customers["customer_id"].to_numpy()[rows],
-                        "offer_id": offer,
-                        "channel_id": channel,
-                        "p_accept": np.round(p, 5),
-                        "value": np.round(value[rows], 2),
-                        "contact_cost": contact_cost,
-                        "offer_cost": offer_cost,
-                    }
-                )
-            )
+    ids = customers["customer_id"].to_numpy()
+    parts = [
+        pd.DataFrame(
+            {
+                "customer_id": ids[rows],
+                "offer_id": offer,
+                "channel_id": channel,
+                "p_accept": p,
+                "value": value,
+                "contact_cost": CHANNELS[channel][0],
+                "offer_cost": OFFERS[offer][0],
+            }
+        )
+        for offer, channel, rows, p, value in _option_draws(customers, rng)
+    ]
     options = pd.concat(parts, ignore_index=True)
     options = options.sort_values(["customer_id", "offer_id", "channel_id"], kind="stable").reset_index(drop=True)
     return options, customers
+
+
+def _chunk_options(customers: pd.DataFrame, rng: np.random.Generator) -> pa.Table:
+    """One chunk's options as Arrow, ids dictionary-encoded, in (customer, offer, channel) order.
+
+    Offers and channels follow ``OFFERS`` and ``CHANNELS``, the order the generated scenario
+    lists them, so the options are already in the order decomposition shards want.
+    """
+    blocks = list(_option_draws(customers, rng))
+    offer_pos = {o: k for k, o in enumerate(OFFERS)}
+    channel_pos = {c: k for k, c in enumerate(CHANNELS)}
+    rows = np.concatenate([b[2] for b in blocks]).astype(np.int32)
+    offer = np.concatenate([np.full(b[2].size, offer_pos[b[0]], np.int8) for b in blocks])
+    channel = np.concatenate([np.full(b[2].size, channel_pos[b[1]], np.int8) for b in blocks])
+    order = np.lexsort((channel, offer, rows))
+    offer, channel = offer[order], channel[order]
+    return pa.table(
+        {
+            "customer_id": pa.DictionaryArray.from_arrays(rows[order], pa.array(customers["customer_id"].to_numpy(), pa.string())),
+            "offer_id": pa.DictionaryArray.from_arrays(offer, pa.array(list(OFFERS), pa.string())),
+            "channel_id": pa.DictionaryArray.from_arrays(channel, pa.array(list(CHANNELS), pa.string())),
+            "p_accept": np.concatenate([b[3] for b in blocks])[order],
+            "value": np.concatenate([b[4] for b in blocks])[order],
+            "contact_cost": np.array([c[0] for c in CHANNELS.values()])[channel],
+            "offer_cost": np.array([o[0] for o in OFFERS.values()])[offer],
+        }
+    )
+
+
+def _chunks(n_customers: int, seed: int, chunk_customers: int) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+    """``(options, customers)`` per chunk, each chunk drawn from its own child seed.
+
+    Chunk ``k`` uses ``SeedSequence(seed, spawn_key=(k,))`` (what ``SeedSequence(seed).spawn``
+    hands out), so a chunk depends only on ``(seed, k, chunk_customers)`` and the output
+    only on ``(n_customers, seed, chunk_customers)``.
+    """
+    for k, first in enumerate(range(0, n_customers, chunk_customers)):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
+        customers = _customers(min(chunk_customers, n_customers - first), rng, first=first)
+        yield _chunk_options(customers, rng), customers
+
+
+class _TableSink:
+    """Appends chunks to one Parquet file (a row group per chunk) or one CSV file."""
+
+    def __init__(self, path: Path, format: str) -> None:
+        self.path, self.format, self.writer = path, format, None
+
+    def write(self, table: pa.Table) -> None:
+        if self.format == "csv":
+            table.to_pandas().to_csv(self.path, mode="a" if self.writer else "w", header=self.writer is None, index=False)
+            self.writer = True
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.format != "csv" and self.writer is not None:
+            self.writer.close()
+
+
+def write_base(
+    n_customers: int, directory: str | Path, *, seed: int = 7, chunk_customers: int = 1_000_000, format: str = "parquet"
+) -> tuple[int, int]:
+    """Write ``options.<format>`` and ``customers.<format>`` for ``n_customers`` subscribers, chunk by chunk.
+
+    Same per-row rules as :func:`generate_base` (other draws: each chunk has its own seed),
+    but never more than one chunk in memory, so a 10M base fits on a laptop. Both files
+    appear together (atomically) or not at all. Returns ``(n_options, n_customers)``.
+    """
+    if n_customers < 1 or chunk_customers < 1:
+        raise ValueError(f"n_customers(={n_customers}) and chunk_customers(={chunk_customers}) must be >= 1")
+    if format not in ("parquet", "csv"):
+        raise ValueError(f"format(={format!r}) must be 'parquet' or 'csv'")
+    out = Path(directory)
+    n_options = 0
+    with staged([out / f"options.{format}", out / f"customers.{format}"]) as (options_tmp, customers_tmp):
+        sinks = _TableSink(options_tmp, format), _TableSink(customers_tmp, format)
+        try:
+            for options, customers in _chunks(n_customers, seed, chunk_customers):
+                sinks[0].write(options)
+                sinks[1].write(pa.Table.from_pandas(customers, preserve_index=False))
+                n_options += options.num_rows
+        finally:
+            for sink in sinks:
+                sink.close()
+    return n_options, n_customers
 
 
 def scale_limits(scenario: dict, n_customers: int) -> dict:
