@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import InputError
 from .scenario import Rule, Scenario
 from .scenario_file import load_merged, validate
-from .tables import check_customers, check_options, read_id_list, read_table
+from .tables import OPTION_KEYS, check_customers, check_options, read_id_list, read_table
 
 __all__ = ["CouplingLimit", "DERIVED_COLUMNS", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
@@ -105,7 +105,8 @@ class Problem:
             do_not_contact = scenario.do_not_contact if isinstance(scenario.do_not_contact, list) else []
         dnc = frozenset(str(c) for c in do_not_contact)
         blocked = table["customer_id"].isin(list(dnc)).to_numpy() if dnc else np.zeros(len(table), bool)
-        table = table.loc[~blocked].reset_index(drop=True)
+        # without a blocked row, no copy (reset_index is lazy under copy-on-write)
+        table = (table.loc[~blocked] if blocked.any() else table).reset_index(drop=True)
 
         if customers is None:
             ids = pd.unique(table["customer_id"]) if len(table) else np.array([], dtype=object)
@@ -121,7 +122,9 @@ class Problem:
                     file=customers_file,
                     column=clash[0],
                 )
-            unknown = ~table["customer_id"].isin(cust["customer_id"]).to_numpy()
+        customer = _positions(pd.Index(cust["customer_id"]), table["customer_id"])
+        if customers is not None:
+            unknown = customer < 0
             if unknown.any():
                 row = int(np.flatnonzero(unknown)[0]) + 1
                 raise InputError(
@@ -130,15 +133,15 @@ class Problem:
                     row=row,
                     column="customer_id",
                 )
-        position = pd.Index(cust["customer_id"])
-        customer = position.get_indexer(table["customer_id"]).astype(np.int64)
         offer_ids = tuple(scenario.offers)
         channel_ids = tuple(scenario.channels)
-        offer = pd.Index(offer_ids).get_indexer(table["offer_id"]).astype(np.int64)
-        channel = pd.Index(channel_ids).get_indexer(table["channel_id"]).astype(np.int64)
+        offer = _positions(pd.Index(offer_ids), table["offer_id"])
+        channel = _positions(pd.Index(channel_ids), table["channel_id"])
 
+        # in place, one array each (bit-identical to contact + p * offer: + commutes)
         p = table["p_accept"].to_numpy()
-        spend = table["contact_cost"].to_numpy() + p * table["offer_cost"].to_numpy()
+        spend = p * table["offer_cost"].to_numpy()
+        spend += table["contact_cost"].to_numpy()
         ret = p * table["value"].to_numpy()
         arrays = dict(spend=spend, expected_return=ret, net_value=ret - spend)
         limits = _coupling_limits(scenario, table, cust, customer, offer, channel, offer_ids, channel_ids, arrays)
@@ -153,7 +156,7 @@ class Problem:
             channel_ids=channel_ids,
             spend=spend,
             expected_return=ret,
-            net_value=ret - spend,
+            net_value=arrays["net_value"],
             limits=tuple(limits),
             do_not_contact=dnc,
             removed_by_do_not_contact=int(blocked.sum()),
@@ -174,6 +177,13 @@ class Problem:
                 "expected_cost": self.spend[rows],
             }
         )
+
+
+def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
+    """Position of each id in ``index`` (-1 if absent), looked up once per category when categorical."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return index.get_indexer(ids.cat.categories).astype(np.int64)[ids.cat.codes.to_numpy()]
+    return index.get_indexer(ids).astype(np.int64)
 
 
 def option_column(
@@ -214,19 +224,38 @@ def _matches(values: np.ndarray, condition: Any) -> np.ndarray:
     return mask
 
 
+def _matches_series(series: pd.Series, condition: Any) -> np.ndarray:
+    """:func:`_matches` on a column; a categorical is matched once per category (-1, missing, last)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = np.concatenate([series.cat.categories.to_numpy(), [np.nan]])
+        return _matches(categories, condition)[series.cat.codes.to_numpy()]
+    return _matches(series.to_numpy(), condition)
+
+
+def _column_mask(
+    name: str, condition: Any, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Options whose ``name`` meets ``condition``; a customer attribute is matched per customer, then spread."""
+    if name in arrays:
+        return _matches(arrays[name], condition)
+    if name in table.columns:
+        return _matches_series(table[name], condition)
+    if name in customers.columns:
+        return _matches_series(customers[name], condition)[customer]
+    raise KeyError(name)
+
+
 def rule_mask(
     rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
 ) -> np.ndarray:
     """Options that match a rule's ``where`` filter (all conditions must hold)."""
     mask = np.ones(len(table), bool)
     for column, condition in rule.where.items():
-        try:
-            values = option_column(column, table, customers, customer, arrays)
-        except KeyError:
+        if column not in arrays and column not in table.columns and column not in customers.columns:
             known = sorted(set(table.columns) | set(customers.columns) | set(DERIVED_COLUMNS))
-            raise InputError(f"filters on unknown column {column!r}; known: {', '.join(known)}", key=f"rules.{rule.name}.where") from None
+            raise InputError(f"filters on unknown column {column!r}; known: {', '.join(known)}", key=f"rules.{rule.name}.where")
         try:
-            mask &= _matches(values, condition)
+            mask &= _column_mask(column, condition, table, customers, customer, arrays)
         except (TypeError, ValueError) as exc:
             raise InputError(f"where.{column}: {exc}", key=f"rules.{rule.name}") from None
     return mask
@@ -253,7 +282,7 @@ def _coupling_limits(
         r = scenario.min_roi
         limits.append(
             CouplingLimit(
-                "min_roi", "roi", ">=", 0.0, ret - (1 + r) * spend, None, "yuan of surplus",
+                "min_roi", "roi", ">=", 0.0, _surplus(ret, spend, r), None, "yuan of surplus",
                 f"expected return >= {1 + r:g} x expected spend",
             )
         )
@@ -269,6 +298,8 @@ def _coupling_limits(
             )
     for k, offer_id in enumerate(offer_ids):
         spec = scenario.offers[offer_id]
+        if all(v is None for v in (spec.max_targets, spec.min_targets, spec.budget, spec.min_roi)):
+            continue
         idx = np.flatnonzero(offer == k)
         ones = np.ones(idx.size)
         if spec.max_targets is not None:
@@ -283,7 +314,7 @@ def _coupling_limits(
     for rule in scenario.rules:
         mask = rule_mask(rule, table, customers, customer, arrays)
         if rule.sum is None:
-            measure, unit = np.ones(len(table)), "contact"
+            measure, unit = np.broadcast_to(1.0, len(table)), "contact"  # read-only, no memory
         else:
             try:
                 measure = option_column(rule.sum, table, customers, customer, arrays).astype(np.float64)
@@ -302,6 +333,13 @@ def _coupling_limits(
                 # sum_{match} m x <= s * sum_{all} m x, written over all options as m * (match - s)
                 limits.append(CouplingLimit(f"{rule.name}:{tag}", "rule_share", sense, 0.0, measure * (mask - share), None, unit, f"{what} {sense} {share:g} of the total"))
     return limits
+
+
+def _surplus(ret: np.ndarray, spend: np.ndarray, min_roi: float) -> np.ndarray:
+    """``ret - (1 + min_roi) * spend`` with one array instead of two (the same bits: a - b == a + -b)."""
+    out = spend * -(1 + min_roi)
+    out += ret
+    return out
 
 
 def _describe_where(rule: Rule) -> str:
@@ -353,7 +391,7 @@ def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Pa
         raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_file), key="options")
     else:
         options_path = base / scenario.options
-        options = read_table(options_path)
+        options = read_table(options_path, categories=OPTION_KEYS)
         options_file = str(options_path)
         sources["options"] = sha256_file(options_path)
         if scenario.customers is not None:

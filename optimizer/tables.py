@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import InputError
 from .scenario import Scenario
@@ -22,8 +24,12 @@ OPTION_NUMBERS = ("p_accept", "value", "contact_cost", "offer_cost")
 CUSTOMER_LIMITS = ("max_contacts", "min_contacts")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (every cell as text, converted later with row-accurate errors) or Parquet."""
+def read_table(path: str | Path, *, categories: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV (every cell as text, converted later with row-accurate errors) or Parquet.
+
+    Parquet columns named in ``categories`` are read dictionary-encoded (pandas categoricals):
+    an options table repeats each id many times, and 93M ids as text take gigabytes.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("file does not exist", file=str(path))
@@ -37,10 +43,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
             raise InputError(f"not a readable CSV: {exc}", file=str(path)) from None
     if suffix in (".parquet", ".pq"):
         try:
-            return pd.read_parquet(path)
+            return _read_parquet(path, categories)
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise InputError(f"not a readable Parquet file: {exc}", file=str(path)) from None
     raise InputError(f"unknown table format {suffix!r}; use .csv or .parquet", file=str(path))
+
+
+def _read_parquet(path: Path, categories: tuple[str, ...]) -> pd.DataFrame:
+    """A Parquet table read one column at a time, so reading needs about one column more than the result.
+
+    Arrow's pool keeps what it frees; it is handed back after each column. A stored pandas
+    index is dropped: every caller renumbers rows anyway.
+    """
+    source = pq.ParquetFile(path, read_dictionary=[c for c in categories if c in pq.read_schema(path).names])
+    index = {c for c in (source.schema_arrow.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    columns = {}
+    for name in source.schema_arrow.names:
+        if name not in index:
+            columns[name] = source.read(columns=[name], use_pandas_metadata=False).column(0).to_pandas()
+            pa.default_memory_pool().release_unused()
+    return pd.DataFrame(columns, copy=False)
 
 
 def _fail(mask: np.ndarray, rule: str, file: str, column: str, is_csv: bool) -> None:
@@ -56,7 +78,10 @@ def _numeric(df: pd.DataFrame, column: str, file: str, is_csv: bool, *, required
     raw = df[column]
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype(float)
-    if pd.api.types.is_numeric_dtype(raw):
+    if raw.dtype == np.float64:
+        values = raw.to_numpy()  # no copy: a large table is already float64
+        _fail(np.isnan(values), "missing value (NaN); every row needs a number", file, column, is_csv)
+    elif pd.api.types.is_numeric_dtype(raw):
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         _fail(np.isnan(values), "missing value (NaN); every row needs a number", file, column, is_csv)
     else:
@@ -75,9 +100,44 @@ def _numeric(df: pd.DataFrame, column: str, file: str, is_csv: bool, *, required
 
 
 def _ids(df: pd.DataFrame, column: str, file: str, is_csv: bool) -> pd.Series:
+    """Ids as text (stripped, none missing); a categorical column stays categorical."""
+    if isinstance(df[column].dtype, pd.CategoricalDtype):
+        return _categorical_ids(df[column], file, is_csv)
     ids = df[column].astype("string").str.strip()
     _fail((ids.isna() | (ids == "")).to_numpy(), "missing id", file, column, is_csv)
     return ids.astype(str)
+
+
+def _categorical_ids(raw: pd.Series, file: str, is_csv: bool) -> pd.Series:
+    """The categorical form of :func:`_ids`: the same checks, done once per category."""
+    stripped = pd.Index(raw.cat.categories.astype("string").str.strip())
+    codes = raw.cat.codes.to_numpy()
+    blank = np.asarray(stripped == "", bool)
+    _fail((codes < 0) | (blank[codes] if blank.any() else False), "missing id", file, str(raw.name), is_csv)
+    merged, categories = pd.factorize(stripped)  # " a" and "a" are one id
+    if len(categories) < len(stripped):
+        codes = merged.astype(codes.dtype)[codes]
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(categories.astype(str))), name=raw.name)
+
+
+def _option_keys(table: pd.DataFrame) -> np.ndarray:
+    """One int64 per option that is equal exactly when (customer_id, offer_id, channel_id) are."""
+    key = np.zeros(len(table), np.int64)
+    for column in OPTION_KEYS:
+        codes, uniques = pd.factorize(table[column]) if not isinstance(table[column].dtype, pd.CategoricalDtype) else (
+            table[column].cat.codes.to_numpy(), table[column].cat.categories
+        )
+        key *= len(uniques)
+        key += codes
+    return key
+
+
+def _duplicates(table: pd.DataFrame) -> np.ndarray:
+    """Rows repeating an earlier option; a table whose keys increase (a sorted base) has none."""
+    key = _option_keys(table)
+    if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
+        return np.zeros(len(key), bool)
+    return pd.Series(key).duplicated(keep="first").to_numpy()
 
 
 def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool) -> pd.DataFrame:
@@ -116,9 +176,8 @@ def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool)
         if unknown.any():
             name = out[column].iloc[int(np.flatnonzero(unknown)[0])]
             _fail(unknown, f"{name!r} is not listed under the scenario's '{key}'", file, column, is_csv)
-    table = pd.DataFrame(out)
-    dup = table.duplicated(list(OPTION_KEYS), keep="first").to_numpy()
-    _fail(dup, "duplicate (customer_id, offer_id, channel_id); each option appears once", file, "customer_id", is_csv)
+    table = pd.DataFrame(out, copy=False)
+    _fail(_duplicates(table), "duplicate (customer_id, offer_id, channel_id); each option appears once", file, "customer_id", is_csv)
     return table
 
 

@@ -69,6 +69,58 @@ def _where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
     return mask
 
 
+def _repeats(frame: pd.DataFrame) -> np.ndarray:
+    """Rows equal (as text) to an earlier row, through one integer per row (a 10M-row plan stays small)."""
+    key = np.zeros(len(frame), np.int64)
+    for column in frame.columns:
+        codes, labels = pd.factorize(frame[column])
+        key *= len(labels)
+        key += codes
+    return pd.Series(key).duplicated(keep="first").to_numpy()
+
+
+def _labels(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a table's id column and the text each code stands for."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), pd.Index(column.cat.categories.astype(str))
+    codes, labels = pd.factorize(column.astype(str))
+    return codes, pd.Index(labels)
+
+
+def _locate(options: pd.DataFrame, picked: pd.DataFrame) -> np.ndarray:
+    """Row of ``options`` holding each plan triple, -1 for none; a join on integers, not on 93M strings."""
+    table_key = np.zeros(len(options), np.int64)
+    plan_key = np.zeros(len(picked), np.int64)
+    absent = np.zeros(len(picked), bool)
+    for column in KEYS:
+        codes, labels = _labels(options[column])
+        found = labels.get_indexer(picked[column])
+        absent |= found < 0
+        table_key *= len(labels)
+        table_key += codes
+        plan_key *= len(labels)
+        plan_key += found
+    order = None if bool(np.all(table_key[1:] > table_key[:-1])) else np.argsort(table_key, kind="stable")
+    ranked = table_key if order is None else table_key[order]
+    slot = np.minimum(np.searchsorted(ranked, plan_key), max(len(ranked) - 1, 0))
+    hit = ~absent & (ranked[slot] == plan_key) if len(ranked) else np.zeros(len(picked), bool)
+    rows = slot if order is None else order[slot]
+    return np.where(hit, rows, -1)
+
+
+def _plan_rows(problem: Problem, picked: pd.DataFrame, at: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The plan's rows with their option and customer columns, and each row's customer position."""
+    options = problem.options.iloc[at].drop(columns=KEYS).reset_index(drop=True)
+    who = pd.Index(problem.customers["customer_id"].astype(str)).get_indexer(picked["customer_id"])
+    customers = problem.customers.iloc[who].drop(columns="customer_id").reset_index(drop=True)
+    return pd.concat([picked, options, customers], axis=1), who
+
+
+def _has(rows: pd.DataFrame, who: np.ndarray, column: str, value: str, n: int) -> np.ndarray:
+    """Per customer position: does any plan row have ``column == value``."""
+    return np.bincount(who[(rows[column] == value).to_numpy()], minlength=n) > 0
+
+
 def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6) -> Verification:
     """Every violated limit of ``plan`` (rows of customer_id, offer_id, channel_id), in words."""
     s = problem.scenario
@@ -81,44 +133,45 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         if (sense == "<=" and value > bound + slack) or (sense == ">=" and value < bound - slack):
             bad.append(f"{name}: {value:,.6g} breaks {sense} {bound:,.6g}")
 
-    picked = plan[KEYS].astype(str)
-    dup = picked.duplicated()
+    picked = plan[KEYS].astype(str).reset_index(drop=True)
+    dup = _repeats(picked)
     if dup.any():
         bad.append(f"{int(dup.sum())} plan row(s) repeat an option, e.g. {tuple(picked[dup].iloc[0])}")
-        picked = picked[~dup]
-    rows = picked.merge(problem.options, on=KEYS, how="left", indicator=True)
-    missing = rows["_merge"] == "left_only"
+        picked = picked[~dup].reset_index(drop=True)
+    at = _locate(problem.options, picked)
+    missing = at < 0
     if missing.any():
-        bad.append(f"{int(missing.sum())} plan row(s) are not eligible options, e.g. {tuple(rows.loc[missing, KEYS].iloc[0])}")
+        bad.append(f"{int(missing.sum())} plan row(s) are not eligible options, e.g. {tuple(picked.loc[missing, KEYS].iloc[0])}")
     blocked = picked["customer_id"].isin(list(problem.do_not_contact))
     if blocked.any():
         bad.append(f"{int(blocked.sum())} plan row(s) contact customers on the do-not-contact list")
-    rows = rows[~missing].drop(columns="_merge")
-    rows = rows.merge(problem.customers, on="customer_id", how="left")
+    rows, who = _plan_rows(problem, picked[~missing].reset_index(drop=True), at[~missing])
     rows["spend"] = rows["contact_cost"] + rows["p_accept"] * rows["offer_cost"]
     rows["expected_return"] = rows["p_accept"] * rows["value"]
     rows["net_value"] = rows["expected_return"] - rows["spend"]
 
-    # per customer: CONTACTS, ONE-PER-OFFER, EXCLUSION, CHANNEL-POLICY
-    contacts = rows.groupby("customer_id").size().reindex(problem.customers["customer_id"], fill_value=0)
-    over = contacts.to_numpy() > problem.customers["max_contacts"].to_numpy()
-    under = contacts.to_numpy() < problem.customers["min_contacts"].to_numpy()
+    # per customer: CONTACTS, ONE-PER-OFFER, EXCLUSION, CHANNEL-POLICY (counted by customer position)
+    ids = problem.customers["customer_id"]
+    contacts = np.bincount(who, minlength=len(ids))
+    over = contacts > problem.customers["max_contacts"].to_numpy()
+    under = contacts < problem.customers["min_contacts"].to_numpy()
     if over.any():
-        bad.append(f"{int(over.sum())} customer(s) get more than max_contacts, e.g. {contacts.index[over][0]}")
+        bad.append(f"{int(over.sum())} customer(s) get more than max_contacts, e.g. {ids.iloc[int(np.flatnonzero(over)[0])]}")
     if under.any():
-        bad.append(f"{int(under.sum())} customer(s) get fewer than min_contacts, e.g. {contacts.index[under][0]}")
-    per_offer = rows.groupby(["customer_id", "offer_id"]).size()
-    if (per_offer > 1).any():
-        bad.append(f"{int((per_offer > 1).sum())} customer(s) get one offer twice, e.g. {per_offer[per_offer > 1].index[0]}")
-    offers_of = rows.groupby("customer_id")["offer_id"].agg(set)
+        bad.append(f"{int(under.sum())} customer(s) get fewer than min_contacts, e.g. {ids.iloc[int(np.flatnonzero(under)[0])]}")
+    twice = _repeats(rows[["customer_id", "offer_id"]])
+    if twice.any():
+        pairs = rows.loc[twice, ["customer_id", "offer_id"]].drop_duplicates()
+        bad.append(f"{len(pairs)} customer(s) get one offer twice, e.g. {min(map(tuple, pairs.to_numpy()))}")
     for a, b in s.exclusions:
-        both = offers_of.map({a, b}.issubset)
+        both = _has(rows, who, "offer_id", a, len(ids)) & _has(rows, who, "offer_id", b, len(ids))
         if both.any():
-            bad.append(f"exclusion {a}+{b}: {int(both.sum())} customer(s) get both, e.g. {both.index[both][0]}")
+            bad.append(f"exclusion {a}+{b}: {int(both.sum())} customer(s) get both, e.g. {min(ids[both])}")
     for channel_id, channel in s.channels.items():
-        on = rows[rows["channel_id"] == channel_id]
+        through = (rows["channel_id"] == channel_id).to_numpy()
+        on = rows[through]
         if channel.max_per_customer is not None and len(on):
-            worst = on.groupby("customer_id").size()
+            worst = np.bincount(who[through], minlength=len(ids))
             if (worst > channel.max_per_customer).any():
                 bad.append(f"channel_policy:{channel_id}: {int((worst > channel.max_per_customer).sum())} customer(s) over {channel.max_per_customer}")
         if channel.capacity is not None:
