@@ -174,7 +174,8 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
                 "-" if price is None else f"{price:,.4g} yuan / {lim['unit']}",
             )
         console.print(table)
-        console.print("* binding; shadow price: expected net value gained by loosening the limit by one unit (LP dual)")
+        source = "Lagrangian multiplier" if summary.get("mode") == "decompose" else "LP dual"
+        console.print(f"* binding; shadow price: expected net value gained by loosening the limit by one unit ({source})")
     for note in summary["notes"]:
         console.print(f"note: {note}")
     if "diagnosis" in summary:

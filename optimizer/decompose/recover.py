@@ -52,7 +52,8 @@ class Recovery:
 
 
 def _usage(problem: Problem, x: np.ndarray) -> np.ndarray:
-    return np.array([lim.usage(x) for lim in problem.limits], dtype=np.float64)
+    xf = x.astype(np.float64)  # once, not once per limit inside np.dot
+    return np.array([lim.usage(xf) for lim in problem.limits], dtype=np.float64)
 
 
 def violations(problem: Problem, x: np.ndarray, tol: float = 1e-9) -> list[str]:

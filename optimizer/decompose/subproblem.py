@@ -39,6 +39,7 @@ __all__ = ["BLOCK", "PatternDP", "PatternSolution"]
 
 NEG = -np.inf
 BLOCK = 4096  # customers per parallel block: the unit of every partial sum
+PARALLEL_BLOCKS = 16  # fewer blocks than this run in one thread
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,18 @@ class PatternDP:
             multipliers = np.zeros(0)
         assert coef_indices is not None and coef_data is not None and multipliers is not None
         c = np.ascontiguousarray  # the compiled walk takes any integer width (shards keep int16/int32)
-        best, sec, chosen, values, objectives, usage, regret = _walk(
-            c(starts), c(offer), c(channel), c(net, np.float64), c(coef_indptr), c(coef_indices),
-            c(coef_data, np.float64), c(multipliers, np.float64), c(min_contacts), c(max_contacts),
-            self.count, self.trans_ptr, self.trans_src, self.trans_dst, self.back,
-            self.n_channels, self.n_offers, bool(second), BLOCK,
-        )
+        threads = numba.get_num_threads()
+        # a few blocks are done before a second thread has started (and, on a busy machine, wait for it)
+        numba.set_num_threads(threads if n >= PARALLEL_BLOCKS * BLOCK else 1)
+        try:
+            best, sec, chosen, values, objectives, usage, regret = _walk(
+                c(starts), c(offer), c(channel), c(net, np.float64), c(coef_indptr), c(coef_indices),
+                c(coef_data, np.float64), c(multipliers, np.float64), c(min_contacts), c(max_contacts),
+                self.count, self.trans_ptr, self.trans_src, self.trans_dst, self.back,
+                self.n_channels, self.n_offers, bool(second), BLOCK,
+            )
+        finally:
+            numba.set_num_threads(threads)
         return PatternSolution(
             best=best, second=sec, chosen=chosen, value=float(np.sum(values)), objective=float(np.sum(objectives)),
             usage=usage.sum(axis=0) if n else np.zeros(multipliers.size), regret=regret,
@@ -221,8 +228,8 @@ def _walk(starts, offer, channel, net, cptr, cidx, cval, lam, min_c, max_c, coun
                     for k in range(tptr[t], tptr[t + 1]):
                         s = tsrc[k]
                         d = tdst[k]
-                        if count[d] > top:
-                            continue
+                        if count[d] > top or (d1[s] == -np.inf and d2[s] == -np.inf):
+                            continue  # over the customer's cap, or a state no set reaches
                         c1 = d1[s] + v
                         b1 = n1[d]
                         if c1 > b1:
