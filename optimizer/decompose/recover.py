@@ -137,18 +137,18 @@ def _greedy_repair(problem: Problem, x: np.ndarray, max_passes: int = 60) -> np.
 
 
 def _solve_remainder(
-    problem: Problem, customers: np.ndarray, outside: np.ndarray, backend, gap: float, value: float,  # type: ignore[no-untyped-def]
+    problem: Problem, customers: np.ndarray, outside: np.ndarray, backend, allowed: float,  # type: ignore[no-untyped-def]
     deadline: float | None, sub_time_limit: float, seed: int,
 ) -> tuple[np.ndarray | None, RawSolution]:
-    """The MIP over ``customers`` with everyone else fixed at ``outside``; the whole plan, or None."""
+    """The MIP over ``customers`` with everyone else fixed at ``outside``, to an absolute gap of
+    ``allowed`` yuan; the whole plan, or None."""
     in_sub = np.zeros(problem.n_customers, bool)
     in_sub[customers] = True
     fixed = outside * (~in_sub[problem.customer])
     sub, rows = sub_problem(problem, customers, fixed)
     left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
-    # the remainder's share of the allowed gap, relative to its own (much smaller) value
+    # relative to the remainder's own (much smaller) value
     own = abs(float(problem.net_value[rows] @ outside[rows]))
-    allowed = 0.2 * gap * max(1.0, abs(value) if np.isfinite(value) else own)
     sub_gap = float(np.clip(allowed / max(1.0, own), 1e-9, 1e-2))
     raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
     if raw.x is None:
@@ -183,10 +183,8 @@ def remainder_customers(
         moves = np.abs(lim.coef) > 0
         idx, size_of = idx[moves], np.abs(lim.coef[moves])
         per_unit = regret[idx] / size_of
-        k = idx.size
+        k = min(idx.size, 4 * share)  # the cheapest k moves; several may belong to one customer
         while True:
-            # the cheapest k moves (several may belong to one customer, so look at extra)
-            k = min(idx.size, 4 * share if k == idx.size else 2 * k)
             top = np.argpartition(per_unit, k - 1)[:k] if k < idx.size else np.arange(idx.size)
             top = top[np.argsort(per_unit[top], kind="stable")]
             who = problem.customer[idx[top]]
@@ -196,6 +194,7 @@ def remainder_customers(
             enough = max(share, int(np.searchsorted(covered, 4.0 * short)) + 1)
             if enough <= first.size or k == idx.size:
                 break
+            k = min(idx.size, 2 * k)
         picked.append(who[first[:enough]])
     chosen = np.unique(np.concatenate(picked))
     if chosen.size < size:  # shares overlapped: fill up with the next smallest margins
@@ -232,9 +231,8 @@ def recover(
     backend = get_backend("highs")
     chosen: np.ndarray | None = None
     value = -np.inf
-    start = base if not violations(problem, base) else _greedy_repair(problem, base)
-    if not violations(problem, start):
-        chosen, value = start, float(problem.net_value @ start)
+    if not violations(problem, base):
+        chosen, value = base, float(problem.net_value @ base)
     size = min(n, max_remainder, first_remainder if first_remainder is not None else 100 + 40 * len(problem.limits))
     order = np.argsort(margin, kind="stable")
     by_margin = margin[order]
@@ -242,6 +240,7 @@ def recover(
     off = np.array([lim.rhs for lim in problem.limits]) - _usage(problem, base)
     sign = np.array([1.0 if lim.sense == "<=" else -1.0 for lim in problem.limits])
     shortfall = {i: abs(float(off[i])) for i in range(len(problem.limits)) if multipliers[i] > 0 or sign[i] * off[i] < 0}
+    allowed = 0.2 * gap * max(1.0, abs(bound))  # the remainder's share of the gap, in yuan
     rounds, proven, solved, message = 0, False, 0, ""
     while True:
         if chosen is not None and bound - value <= gap * max(1.0, abs(value)):
@@ -254,12 +253,11 @@ def recover(
         solved = customers.size
         # everyone else keeps their best set; only if that leaves the remainder no feasible
         # completion do they keep the plan we hold instead
-        for outside in (base, chosen):
-            if outside is None:
-                continue
-            x, raw = _solve_remainder(problem, customers, outside, backend, gap, value, deadline, sub_time_limit, seed)
-            if x is not None or raw.status is not RawStatus.INFEASIBLE:
-                break
+        outside = base
+        x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
+        if x is None and raw.status is RawStatus.INFEASIBLE:
+            outside = chosen if chosen is not None else _greedy_repair(problem, base)
+            x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
         if x is not None:
             v = float(problem.net_value @ x)
             if not violations(problem, x) and v > value:
@@ -280,5 +278,10 @@ def recover(
             break
         size = min(n, max_remainder, size * 4)
     if chosen is None:
-        message = (message + "; " if message else "") + "no feasible completion found for the largest remainder"
+        repaired = _greedy_repair(problem, base)
+        if not violations(problem, repaired):
+            chosen = repaired
+            message = (message + "; " if message else "") + "greedy repair"
+        else:
+            message = (message + "; " if message else "") + "no feasible completion found for the largest remainder"
     return Recovery(chosen, solved, proven, rounds, message)

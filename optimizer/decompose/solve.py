@@ -145,11 +145,9 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: li
         why = f"{stuck} customer(s) cannot get their minimum number of contacts from their own options, e.g. {cid}"
         return _infeasible(problem, ["min_contacts"], [why], time.perf_counter() - start, "")
 
-    calls = {"n": 0}
-
     def oracle(lam: np.ndarray) -> tuple[float, np.ndarray]:
-        calls["n"] += 1
-        value, g, _ = _reduce(executor.map(step_task, layout, lam), layout, lam)
+        # the bundle starts where the check for stuck customers already evaluated
+        value, g, _ = _reduce(executor.map(step_task, layout, lam) if lam.any() else first, layout, lam)
         return value, g
 
     # No feasible plan is worth less than taking every negative option: L below that proves
@@ -190,10 +188,11 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: li
         "remainder_customers": float(rec.remainder_customers), "recovery_rounds": float(rec.rounds),
         "proven_by_fixing": float(rec.proven), "n_shards": float(len(finals)),
     }
+    plan = None if rec.chosen is None else rec.chosen.astype(np.float64)  # cast once, not per limit
     limits = tuple(
         LimitReport(
             name=lim.name, kind=lim.kind, sense=lim.sense, limit=lim.rhs,
-            usage=lim.usage(rec.chosen) if rec.chosen is not None else float("nan"),
+            usage=lim.usage(plan) if plan is not None else float("nan"),
             shadow_price=float(lam[i]), unit=lim.unit, description=lim.description,
         )
         for i, lim in enumerate(problem.limits)

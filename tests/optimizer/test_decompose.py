@@ -178,3 +178,24 @@ def test_walk_sums_do_not_depend_on_threads() -> None:
         results.append(lagrangian_bound(problem, multipliers))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert results[0] == results[1]
+
+
+def test_coupling_matrix_is_the_coo_matrix_of_the_limits() -> None:
+    """The matrix is filled by counting; it must equal the plain COO construction, entry for entry."""
+    import scipy.sparse as sp
+
+    from optimizer.decompose.shard import coupling_matrix, layout_of
+
+    problem = random_problem(200, 9, min_contacts=True)
+    sign = layout_of(problem).sign
+    rows, cols, vals = [], [], []
+    for i, lim in enumerate(problem.limits):
+        idx = np.arange(problem.n_options) if lim.index is None else lim.index
+        keep = lim.coef != 0
+        rows.append(idx[keep])
+        cols.append(np.full(int(keep.sum()), i))
+        vals.append(sign[i] * lim.coef[keep])
+    coo = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(problem.n_options, len(sign)))
+    mine = coupling_matrix(problem, sign)
+    assert np.array_equal(mine.indptr, coo.indptr) and np.array_equal(mine.indices, coo.indices)
+    assert np.array_equal(mine.data, coo.data)
