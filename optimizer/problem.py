@@ -66,8 +66,8 @@ class Problem:
     options: pd.DataFrame
     customers: pd.DataFrame
     customer: np.ndarray  # option -> row of `customers`
-    offer: np.ndarray  # option -> position in offer_ids
-    channel: np.ndarray  # option -> position in channel_ids
+    offer: np.ndarray  # option -> position in offer_ids (int16)
+    channel: np.ndarray  # option -> position in channel_ids (int16)
     offer_ids: tuple[str, ...]
     channel_ids: tuple[str, ...]
     spend: np.ndarray  # contact_cost + p_accept * offer_cost
@@ -135,8 +135,9 @@ class Problem:
                 )
         offer_ids = tuple(scenario.offers)
         channel_ids = tuple(scenario.channels)
-        offer = _positions(pd.Index(offer_ids), table["offer_id"])
-        channel = _positions(pd.Index(channel_ids), table["channel_id"])
+        # a scenario has a handful of offers and channels: int16 saves 1.1 GB per 10M customers
+        offer = _positions(pd.Index(offer_ids), table["offer_id"]).astype(np.int16)
+        channel = _positions(pd.Index(channel_ids), table["channel_id"]).astype(np.int16)
 
         # in place, one array each (bit-identical to contact + p * offer: + commutes)
         p = table["p_accept"].to_numpy()

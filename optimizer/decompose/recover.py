@@ -179,22 +179,26 @@ def remainder_customers(
     picked = [by_margin[:share]]
     for i, short in shortfall.items():
         lim = problem.limits[i]
-        idx = np.arange(problem.n_options) if lim.index is None else lim.index
-        moves = np.abs(lim.coef) > 0
-        idx, size_of = idx[moves], np.abs(lim.coef[moves])
-        per_unit = regret[idx] / size_of
-        k = min(idx.size, 4 * share)  # the cheapest k moves; several may belong to one customer
+        # float32 and no index arrays over every option: at 10M customers a limit over all
+        # options is 93M entries, and this ranking is only a choice of whom to free
+        per_unit = np.abs(lim.coef).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(regret if lim.index is None else regret[lim.index], per_unit, out=per_unit)
+        per_unit[np.isnan(per_unit)] = np.inf  # no move (a zero coefficient, or one that cannot be made)
+        k = min(per_unit.size, 4 * share)  # the cheapest k moves; several may belong to one customer
         while True:
-            top = np.argpartition(per_unit, k - 1)[:k] if k < idx.size else np.arange(idx.size)
+            threshold = np.partition(per_unit, k - 1)[k - 1] if 0 < k < per_unit.size else np.inf
+            top = np.flatnonzero(per_unit <= threshold)
             top = top[np.argsort(per_unit[top], kind="stable")]
-            who = problem.customer[idx[top]]
+            at = top if lim.index is None else lim.index[top]
+            who = problem.customer[at]
             _, first = np.unique(who, return_index=True)
             first = np.sort(first)
-            covered = np.cumsum(size_of[top][first])
+            covered = np.cumsum(np.abs(lim.coef[top][first]))
             enough = max(share, int(np.searchsorted(covered, 4.0 * short)) + 1)
-            if enough <= first.size or k == idx.size:
+            if enough <= first.size or k == per_unit.size:
                 break
-            k = min(idx.size, 2 * k)
+            k = min(per_unit.size, 2 * k)
         picked.append(who[first[:enough]])
     chosen = np.unique(np.concatenate(picked))
     if chosen.size < size:  # shares overlapped: fill up with the next smallest margins

@@ -172,16 +172,16 @@ def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limi
     lo, hi = (int(v) for v in np.searchsorted(problem.customer, [first, last]))
     customer, offer, channel = problem.customer[lo:hi], problem.offer[lo:hi], problem.channel[lo:hi]
     key = (customer * len(problem.offer_ids) + offer) * len(problem.channel_ids) + channel
-    if bool(np.all(key[1:] > key[:-1])):
-        perm, net = np.arange(hi - lo), problem.net_value[lo:hi].view()
-        net.flags.writeable = False  # a view of the problem's net values: shards read them only
-    else:
+    perm = np.arange(hi - lo)
+    net = problem.net_value[lo:hi].view()
+    net.flags.writeable = False  # a view of the problem's net values: shards read them only
+    if not bool(np.all(key[1:] > key[:-1])):
         perm = np.lexsort((channel, offer, customer))
-        net = np.asarray(problem.net_value[lo:hi], dtype=np.float64)[perm]
+        customer, offer, channel, net = customer[perm], offer[perm], channel[perm], net[perm]
     min_c, max_c = limits_of
     return Shard(
-        first=first, n_customers=last - first, customer=(customer[perm] - first).astype(np.int32),
-        offer=offer[perm].astype(np.int16), channel=channel[perm].astype(np.int16), net=net,
+        first=first, n_customers=last - first, customer=(customer - first).astype(np.int32),
+        offer=offer.astype(np.int16, copy=False), channel=channel.astype(np.int16, copy=False), net=net,
         coef=_range_coef(problem, sign, lo, hi, perm), rows=(perm + lo).astype(np.int64),
         min_contacts=min_c[first:last], max_contacts=max_c[first:last],
     )
