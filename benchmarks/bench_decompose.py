@@ -64,8 +64,8 @@ def load(size: int, seed: int, scenario: str | None):  # type: ignore[no-untyped
 def _warm_up() -> float:
     """Compile (or load from numba's cache) the per-customer walk on a tiny base, outside the clock.
 
-    A fresh install compiles once (about 20 s) and caches the machine code; every later run
-    loads it in well under a second. Reported as ``jit_seconds``.
+    A fresh install compiles once (about 7 s per array layout) and caches the machine code;
+    every later run loads it in under a second. Reported as ``jit_seconds``.
     """
     from optimizer import Problem, Scenario
     from optimizer.decompose import solve_decomposed

@@ -95,7 +95,7 @@ def _infeasible(problem: Problem, names: list[str], why: list[str], runtime: flo
 
 
 def _version() -> str:
-    return f"level bundle + HiGHS {version('highspy')}"
+    return f"level bundle (numba {version('numba')}) + HiGHS {version('highspy')}"
 
 
 def solve_decomposed(
