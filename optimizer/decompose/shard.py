@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..problem import Problem
-from .subproblem import PatternDP, PatternSolution
+from .subproblem import Coupling, PatternDP, PatternSolution
 
 __all__ = ["Layout", "Shard", "layout_of", "shards_of", "DEFAULT_SHARD_CUSTOMERS"]
 
@@ -35,6 +35,7 @@ class Layout:
     names: tuple[str, ...]
     sign: np.ndarray  # +1 for a "<=" limit, -1 for ">=": a_i = sign_i * coef_i, b_i = sign_i * rhs_i
     rhs: np.ndarray  # b in "<=" form
+    dense: tuple[int, ...] = ()  # limits over every option: full columns, not in the sparse matrix
 
     def walk(self) -> PatternDP:
         return PatternDP(self.n_offers, self.n_channels, self.max_contacts, self.channel_caps, self.exclusions)
@@ -50,10 +51,13 @@ class Shard:
     offer: np.ndarray  # int16
     channel: np.ndarray  # int16
     net: np.ndarray  # float64 net value
-    coef: sp.csr_matrix  # (options x limits), "<=" form
+    coef: sp.csr_matrix  # (options x limits), "<=" form, the layout's dense limits left out
     rows: np.ndarray  # int64: the option's row in the problem's options table
     min_contacts: np.ndarray  # int16 per customer
     max_contacts: np.ndarray  # int16 per customer
+    # coefficients of the layout's dense limits, one float64 array each, unsigned (views of the
+    # problem's arrays where the shard is a range of its rows)
+    dense: tuple[np.ndarray, ...] = ()
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -66,12 +70,12 @@ class Shard:
             self._cache["starts"] = np.searchsorted(self.customer, np.arange(self.n_customers + 1)).astype(np.int64)
         return self._cache["starts"]
 
-    def patterns(self, walk: PatternDP, multipliers: np.ndarray, *, second: bool = False) -> PatternSolution:
-        coef = self.coef
-        return walk.solve(
+    def patterns(self, layout: Layout, multipliers: np.ndarray, *, second: bool = False) -> PatternSolution:
+        dense = np.array(layout.dense, np.int64)
+        coupling = Coupling(self.coef.indptr, self.coef.indices, self.coef.data, self.dense, dense, layout.sign[dense])
+        return walk_for(layout).solve(
             self.net, self.starts(), self.offer, self.channel, self.min_contacts, self.max_contacts,
-            coef_indptr=coef.indptr, coef_indices=coef.indices, coef_data=coef.data, multipliers=multipliers,
-            second=second,
+            coupling=coupling, multipliers=multipliers, second=second,
         )
 
 
@@ -85,6 +89,7 @@ def layout_of(problem: Problem) -> Layout:
     return Layout(
         n_offers=len(problem.offer_ids), n_channels=len(problem.channel_ids), max_contacts=max_c,
         channel_caps=caps, exclusions=pairs, names=tuple(lim.name for lim in problem.limits), sign=sign, rhs=rhs,
+        dense=tuple(i for i, lim in enumerate(problem.limits) if lim.index is None),
     )
 
 
@@ -131,10 +136,11 @@ def _nonzero(sign: float, at: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray,
 
 
 def coupling_matrix(problem: Problem, sign: np.ndarray) -> sp.csr_matrix:
-    """All coupling coefficients in "<=" form as an (options x limits) CSR matrix."""
-    n = problem.n_options
-    return _csr_by_limit(n, [
-        _nonzero(sign[i], np.arange(n) if lim.index is None else lim.index, lim.coef) for i, lim in enumerate(problem.limits)
+    """The coupling coefficients in "<=" form as an (options x limits) CSR matrix; limits over
+    every option (the layout's dense ones) have empty columns."""
+    empty = (np.zeros(0, np.int64), np.zeros(0))
+    return _csr_by_limit(problem.n_options, [
+        empty if lim.index is None else _nonzero(sign[i], lim.index, lim.coef) for i, lim in enumerate(problem.limits)
     ])
 
 
@@ -147,12 +153,11 @@ def _range_coef(problem: Problem, sign: np.ndarray, lo: int, hi: int, perm: np.n
     local[perm] = np.arange(hi - lo)  # table row - lo -> position in the shard
     by_limit = []
     for i, lim in enumerate(problem.limits):
-        if lim.index is None:
-            at, coef = np.arange(hi - lo), lim.coef[lo:hi]
-        else:
-            a, b = np.searchsorted(lim.index, [lo, hi])
-            at, coef = lim.index[a:b] - lo, lim.coef[a:b]
-        at, coef = _nonzero(sign[i], at, coef)
+        if lim.index is None:  # a dense column of the shard
+            by_limit.append((np.zeros(0, np.int64), np.zeros(0)))
+            continue
+        a, b = np.searchsorted(lim.index, [lo, hi])
+        at, coef = _nonzero(sign[i], lim.index[a:b] - lo, lim.coef[a:b])
         by_limit.append((local[at], coef))
     return _csr_by_limit(hi - lo, by_limit)
 
@@ -175,15 +180,17 @@ def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limi
     perm = np.arange(hi - lo)
     net = problem.net_value[lo:hi].view()
     net.flags.writeable = False  # a view of the problem's net values: shards read them only
+    dense = tuple(np.asarray(lim.coef[lo:hi], np.float64) for lim in problem.limits if lim.index is None)
     if not bool(np.all(key[1:] > key[:-1])):
         perm = np.lexsort((channel, offer, customer))
         customer, offer, channel, net = customer[perm], offer[perm], channel[perm], net[perm]
+        dense = tuple(column[perm] for column in dense)
     min_c, max_c = limits_of
     return Shard(
         first=first, n_customers=last - first, customer=(customer - first).astype(np.int32),
         offer=offer.astype(np.int16, copy=False), channel=channel.astype(np.int16, copy=False), net=net,
         coef=_range_coef(problem, sign, lo, hi, perm), rows=(perm + lo).astype(np.int64),
-        min_contacts=min_c[first:last], max_contacts=max_c[first:last],
+        min_contacts=min_c[first:last], max_contacts=max_c[first:last], dense=dense,
     )
 
 
@@ -194,6 +201,7 @@ def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, lim
     coef = coupling_matrix(problem, sign)[order]
     net = np.asarray(problem.net_value, dtype=np.float64)[order]
     offer, channel = problem.offer[order].astype(np.int16), problem.channel[order].astype(np.int16)
+    dense = [np.asarray(lim.coef, np.float64)[order] for lim in problem.limits if lim.index is None]
     min_c, max_c = limits_of
     shards = []
     n = problem.n_customers
@@ -205,6 +213,7 @@ def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, lim
                 first=first, n_customers=last - first, customer=(customer[lo:hi] - first).astype(np.int32),
                 offer=offer[lo:hi], channel=channel[lo:hi], net=net[lo:hi], coef=coef[lo:hi],
                 rows=order[lo:hi].astype(np.int64), min_contacts=min_c[first:last], max_contacts=max_c[first:last],
+                dense=tuple(column[lo:hi] for column in dense),
             )
         )
     return shards
@@ -270,11 +279,11 @@ def _summarise(shard: Shard, sol: PatternSolution) -> StepResult:
 
 
 def step_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> StepResult:
-    return _summarise(shard, shard.patterns(walk_for(layout), multipliers))
+    return _summarise(shard, shard.patterns(layout, multipliers))
 
 
 def final_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> FinalResult:
-    sol = shard.patterns(walk_for(layout), multipliers, second=True)
+    sol = shard.patterns(layout, multipliers, second=True)
     return FinalResult(
         _summarise(shard, sol), sol.best, sol.second, shard.rows[sol.chosen > 0], sol.regret.astype(np.float32)
     )

@@ -3,8 +3,9 @@
 ``scheduler=None`` keeps the shards in memory and maps in a plain loop. ``"local"`` starts a
 ``dask.distributed.LocalCluster``; a ``"tcp://host:port"`` address connects to a running
 scheduler. For Dask, shards are written to Parquet (one partition of three files per shard:
-options, coupling coefficients, customers; columns read one at a time, integers narrowed,
-values kept in float64 because they enter the certified bound), every shard is pinned to one
+options with the dense coupling columns, the sparse coupling coefficients, customers; columns
+read one at a time, integers narrowed, values kept in float64 because they enter the certified
+bound), every shard is pinned to one
 worker, and each worker reads its shards once and keeps them. A dual step is then a map
 of one small task per shard and a sum of the returned vectors *in shard order*, the same
 order as in memory: the sharded run follows the same multipliers and returns the same plan.
@@ -60,6 +61,7 @@ def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
                     "customer": s.customer.astype(np.int32), "offer": s.offer.astype(np.int16),
                     "channel": s.channel.astype(np.int16), "net": s.net.astype(np.float64),
                     "row": s.rows.astype(np.int64), "nnz": np.diff(coef.indptr).astype(np.int16),
+                    **{f"dense_{d}": column.astype(np.float64) for d, column in enumerate(s.dense)},
                 }
             ),
             stem + ".options.parquet",
@@ -72,7 +74,7 @@ def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
             pa.table({"min_contacts": s.min_contacts.astype(np.int16), "max_contacts": s.max_contacts.astype(np.int16)}),
             stem + ".customers.parquet",
         )
-        Path(stem + ".json").write_text(json.dumps({"first": s.first, "n_customers": s.n_customers, "n_limits": coef.shape[1]}))
+        Path(stem + ".json").write_text(json.dumps({"first": s.first, "n_customers": s.n_customers, "n_limits": coef.shape[1], "n_dense": len(s.dense)}))
         stems.append(stem)
     return stems
 
@@ -96,6 +98,7 @@ def read_shard(stem: str) -> Shard:
         offer=_column(opts, "offer"), channel=_column(opts, "channel"), net=_column(opts, "net"), coef=coef,
         rows=_column(opts, "row"), min_contacts=_column(stem + ".customers.parquet", "min_contacts"),
         max_contacts=_column(stem + ".customers.parquet", "max_contacts"),
+        dense=tuple(_column(opts, f"dense_{d}") for d in range(meta["n_dense"])),
     )
 
 

@@ -30,12 +30,12 @@ in block order, so the result does not depend on how many threads ran it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-__all__ = ["BLOCK", "PatternDP", "PatternSolution"]
+__all__ = ["BLOCK", "Coupling", "PatternDP", "PatternSolution"]
 
 NEG = -np.inf
 BLOCK = 4096  # customers per parallel block: the unit of every partial sum
@@ -140,50 +140,92 @@ class PatternDP:
         min_contacts: np.ndarray,
         max_contacts: np.ndarray,
         *,
-        coef_indptr: np.ndarray | None = None,
-        coef_indices: np.ndarray | None = None,
-        coef_data: np.ndarray | None = None,
+        coupling: Coupling | None = None,
         multipliers: np.ndarray | None = None,
         second: bool = False,
     ) -> PatternSolution:
-        """Best set per customer for adjusted values ``net - coef @ multipliers``; with ``second``
+        """Best set per customer for adjusted values ``net - A @ multipliers``; with ``second``
         also the second-best value and every option's regret.
 
         Options are sorted by (customer, offer, channel); customer c owns options
-        ``starts[c] .. starts[c+1]-1``. ``coef_*`` is the (options x limits) CSR matrix of
-        coupling coefficients in "<=" form; omitted, the options are valued at ``net``.
+        ``starts[c] .. starts[c+1]-1``. ``coupling`` holds A, the options' coupling
+        coefficients; omitted, the options are valued at ``net``.
         """
         n = starts.size - 1
-        if coef_indptr is None:
-            coef_indptr = np.zeros(net.size + 1, np.int64)
-            coef_indices, coef_data = np.zeros(0, np.int32), np.zeros(0)
-            multipliers = np.zeros(0)
-        assert coef_indices is not None and coef_data is not None and multipliers is not None
+        if coupling is None:
+            coupling, multipliers = Coupling.none(net.size), np.zeros(0)
+        assert multipliers is not None
         c = np.ascontiguousarray  # the compiled walk takes any integer width (shards keep int16/int32)
+        lam = c(multipliers, np.float64)
+        # views of the problem's arrays as they are; read-only columns (from Parquet) are copied.
+        # A tuple, not a typed list (whose items cost a reference count on every read), with a
+        # placeholder when empty so that the compiled code always sees a tuple of arrays
+        ok = [col.flags.writeable and col.flags.c_contiguous and col.dtype == np.float64 for col in coupling.dense]
+        dense = tuple(col if fine else np.array(col, np.float64) for col, fine in zip(coupling.dense, ok)) or (np.zeros(0),)
         threads = numba.get_num_threads()
         # a few blocks are done before a second thread has started (and, on a busy machine, wait for it)
         numba.set_num_threads(threads if n >= PARALLEL_BLOCKS * BLOCK else 1)
         try:
+            cptr, cidx, cval = c(coupling.indptr), c(coupling.indices), c(coupling.data, np.float64)
+            dlim, dsign = c(coupling.dense_limits, np.int64), c(coupling.dense_sign, np.float64)
+            adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
             best, sec, chosen, values, objectives, usage, regret = _walk(
-                c(starts), c(offer), c(channel), c(net, np.float64), c(coef_indptr), c(coef_indices),
-                c(coef_data, np.float64), c(multipliers, np.float64), c(min_contacts), c(max_contacts),
-                self.count, self.trans_ptr, self.trans_src, self.trans_dst, self.back,
-                self.n_channels, self.n_offers, bool(second), BLOCK,
+                c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
+                lam.size, c(min_contacts), c(max_contacts), self.count, self.trans_ptr, self.trans_src, self.trans_dst,
+                self.back, self.n_channels, self.n_offers, bool(second), BLOCK,
             )
         finally:
             numba.set_num_threads(threads)
         return PatternSolution(
             best=best, second=sec, chosen=chosen, value=float(np.sum(values)), objective=float(np.sum(objectives)),
-            usage=usage.sum(axis=0) if n else np.zeros(multipliers.size), regret=regret,
+            usage=usage.sum(axis=0) if n else np.zeros(lam.size), regret=regret,
         )
 
 
+@dataclass(frozen=True)
+class Coupling:
+    """The options' coupling coefficients A in "<=" form: a sparse part and dense columns.
+
+    A limit over every option (budget, ROI, a share rule) is one full column; kept as the
+    problem's own array (a view, with its sign apart) it costs nothing, where the sparse
+    matrix would hold 12 bytes per option for it (2.2 GB of 5 at 10M customers). The sparse
+    part (``indptr``, ``indices``, ``data``: options x limits CSR, already signed) holds the rest.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    dense: tuple[np.ndarray, ...] = ()
+    dense_limits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # limit of each dense column
+    dense_sign: np.ndarray = field(default_factory=lambda: np.zeros(0))  # +1 "<=", -1 ">="
+
+    @classmethod
+    def none(cls, n_options: int) -> "Coupling":
+        return cls(np.zeros(n_options + 1, np.int64), np.zeros(0, np.int32), np.zeros(0))
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _walk(starts, offer, channel, net, cptr, cidx, cval, lam, min_c, max_c, count, tptr, tsrc, tdst, back,
-          H, O, second, block):  # pragma: no cover - compiled; tested through PatternDP.solve
+def _adjust(net, cptr, cidx, cval, dense, dlim, dsign, lam):  # pragma: no cover - compiled
+    """net - A @ lambda, option by option (dense columns first, then the sparse row, in limit order)."""
+    out = net.copy()
+    for d in range(dlim.size):
+        column = dense[d]
+        weight = dsign[d] * lam[dlim[d]]
+        for j in numba.prange(net.size):
+            out[j] -= column[j] * weight
+    for j in numba.prange(net.size):
+        v = out[j]
+        for k in range(cptr[j], cptr[j + 1]):
+            v -= cval[k] * lam[cidx[k]]
+        out[j] = v
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, dsign, m, min_c, max_c, count,
+          tptr, tsrc, tdst, back, H, O, second, block):  # pragma: no cover - compiled; tested through PatternDP.solve
     n = starts.size - 1
     S = count.size
-    m = lam.size
     n_blocks = (n + block - 1) // block
     best = np.full(n, -np.inf)
     sec = np.full(n, -np.inf)
@@ -221,9 +263,7 @@ def _walk(starts, offer, channel, net, cptr, cidx, cval, lam, min_c, max_c, coun
                 n2[:] = d2
                 choice[g, :] = -1
                 while j < end and offer[j] == o:
-                    v = net[j]
-                    for k in range(cptr[j], cptr[j + 1]):
-                        v -= cval[k] * lam[cidx[k]]
+                    v = adjusted[j]
                     t = o * H + channel[j]
                     for k in range(tptr[t], tptr[t + 1]):
                         s = tsrc[k]
@@ -268,29 +308,23 @@ def _walk(starts, offer, channel, net, cptr, cidx, cval, lam, min_c, max_c, coun
                 if jj >= 0:
                     chosen[jj] = 1
                     objective += net[jj]
+                    for d in range(dlim.size):
+                        usage[b, dlim[d]] += dsign[d] * dense[d][jj]
                     for k in range(cptr[jj], cptr[jj + 1]):
                         usage[b, cidx[k]] += cval[k]
                     s = back[offer[jj] * H + channel[jj], s]
             if second:
                 group_start[g] = end
-                _regrets(forward, group_start, g, after, nxt, top_value, chosen, regret, net, cptr, cidx, cval, lam,
-                         offer, channel, min_c[c], top, count, tptr, tsrc, tdst, H)
+                _regrets(forward, group_start, g, after, nxt, top_value, chosen, regret, adjusted, offer, channel,
+                         min_c[c], top, count, tptr, tsrc, tdst, H)
         values[b] = value
         objectives[b] = objective
     return best, sec, chosen, values, objectives, usage, regret
 
 
 @numba.njit(cache=True, nogil=True)
-def _adjusted(j, net, cptr, cidx, cval, lam):  # pragma: no cover - compiled
-    v = net[j]
-    for k in range(cptr[j], cptr[j + 1]):
-        v -= cval[k] * lam[cidx[k]]
-    return v
-
-
-@numba.njit(cache=True, nogil=True)
-def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, net, cptr, cidx, cval, lam,
-             offer, channel, low, top, count, tptr, tsrc, tdst, H):  # pragma: no cover - compiled
+def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, adjusted, offer, channel, low, top,
+             count, tptr, tsrc, tdst, H):  # pragma: no cover - compiled
     """One customer's regret per option: what forcing an unchosen option in, or a chosen one out, costs.
 
     A backward walk gives ``after[d]``, the best value of the groups still to come from state d;
@@ -306,7 +340,7 @@ def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, n
             skip = max(skip, forward[g, s] + after[s])
         lo, hi = group_start[g], group_start[g + 1]
         for j in range(lo, hi):
-            v = _adjusted(j, net, cptr, cidx, cval, lam)
+            v = adjusted[j]
             t = offer[j] * H + channel[j]
             through = -np.inf
             for k in range(tptr[t], tptr[t + 1]):

@@ -136,6 +136,7 @@ def same_shards(new: list, old: list) -> None:
         for name in ("indptr", "indices", "data"):
             x, y = getattr(a.coef, name), getattr(b.coef, name)
             assert x.dtype == y.dtype and np.array_equal(x, y), name
+        assert len(a.dense) == len(b.dense) and all(np.array_equal(x, y) for x, y in zip(a.dense, b.dense))
 
 
 @pytest.mark.parametrize("source", ["generate_base", "write_base", "shuffled"])
