@@ -52,7 +52,9 @@ class Shard:
     channel: np.ndarray  # int16
     net: np.ndarray  # float64 net value
     coef: sp.csr_matrix  # (options x limits), "<=" form, the layout's dense limits left out
-    rows: np.ndarray  # int64: the option's row in the problem's options table
+    # the options' rows in the problem's options table: int64 per option, or, for a shard that is
+    # a range of table rows in order, that range as a slice (an index array of 93M options is 0.7 GB)
+    rows: np.ndarray | slice
     min_contacts: np.ndarray  # int16 per customer
     max_contacts: np.ndarray  # int16 per customer
     # coefficients of the layout's dense limits, one float64 array each, unsigned (views of the
@@ -63,6 +65,12 @@ class Shard:
     @property
     def n_options(self) -> int:
         return int(self.net.size)
+
+    def table_rows(self, local: np.ndarray) -> np.ndarray:
+        """The problem rows of the shard's options ``local`` (positions in the shard)."""
+        if isinstance(self.rows, slice):
+            return local.astype(np.int64) + self.rows.start
+        return self.rows[local]
 
     def starts(self) -> np.ndarray:
         """Option offsets per local customer: customer c owns options starts[c] .. starts[c+1]-1."""
@@ -177,19 +185,19 @@ def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limi
     lo, hi = (int(v) for v in np.searchsorted(problem.customer, [first, last]))
     customer, offer, channel = problem.customer[lo:hi], problem.offer[lo:hi], problem.channel[lo:hi]
     key = (customer * len(problem.offer_ids) + offer) * len(problem.channel_ids) + channel
-    perm = np.arange(hi - lo)
+    perm, rows = np.arange(hi - lo), slice(lo, hi)
     net = problem.net_value[lo:hi].view()
     net.flags.writeable = False  # a view of the problem's net values: shards read them only
     dense = tuple(np.asarray(lim.coef[lo:hi], np.float64) for lim in problem.limits if lim.index is None)
     if not bool(np.all(key[1:] > key[:-1])):
         perm = np.lexsort((channel, offer, customer))
-        customer, offer, channel, net = customer[perm], offer[perm], channel[perm], net[perm]
+        customer, offer, channel, net, rows = customer[perm], offer[perm], channel[perm], net[perm], perm + lo
         dense = tuple(column[perm] for column in dense)
     min_c, max_c = limits_of
     return Shard(
         first=first, n_customers=last - first, customer=(customer - first).astype(np.int32),
         offer=offer.astype(np.int16, copy=False), channel=channel.astype(np.int16, copy=False), net=net,
-        coef=_range_coef(problem, sign, lo, hi, perm), rows=(perm + lo).astype(np.int64),
+        coef=_range_coef(problem, sign, lo, hi, perm), rows=rows,
         min_contacts=min_c[first:last], max_contacts=max_c[first:last], dense=dense,
     )
 
@@ -285,5 +293,5 @@ def step_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> StepResu
 def final_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> FinalResult:
     sol = shard.patterns(layout, multipliers, second=True)
     return FinalResult(
-        _summarise(shard, sol), sol.best, sol.second, shard.rows[sol.chosen > 0], sol.regret.astype(np.float32)
+        _summarise(shard, sol), sol.best, sol.second, shard.table_rows(np.flatnonzero(sol.chosen)), sol.regret.astype(np.float32)
     )

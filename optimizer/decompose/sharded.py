@@ -60,7 +60,7 @@ def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
                 {
                     "customer": s.customer.astype(np.int32), "offer": s.offer.astype(np.int16),
                     "channel": s.channel.astype(np.int16), "net": s.net.astype(np.float64),
-                    "row": s.rows.astype(np.int64), "nnz": np.diff(coef.indptr).astype(np.int16),
+                    "row": s.table_rows(np.arange(s.n_options)), "nnz": np.diff(coef.indptr).astype(np.int16),
                     **{f"dense_{d}": column.astype(np.float64) for d, column in enumerate(s.dense)},
                 }
             ),

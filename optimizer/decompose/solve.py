@@ -19,7 +19,7 @@ import numpy as np
 from ..problem import Problem
 from ..result import Diagnosis, LimitReport, SolveResult, Status
 from .dual import level_bundle
-from .recover import recover, violations
+from .recover import plan_usage, recover, violations
 from .shard import DEFAULT_SHARD_CUSTOMERS, Layout, StepResult, final_task, layout_of, shards_of, step_task
 from .sharded import Executor, InProcess, open_executor
 
@@ -188,11 +188,10 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: li
         "remainder_customers": float(rec.remainder_customers), "recovery_rounds": float(rec.rounds),
         "proven_by_fixing": float(rec.proven), "n_shards": float(len(finals)),
     }
-    plan = None if rec.chosen is None else rec.chosen.astype(np.float64)  # cast once, not per limit
+    usage = plan_usage(problem, rec.chosen) if rec.chosen is not None else np.full(m, np.nan)
     limits = tuple(
         LimitReport(
-            name=lim.name, kind=lim.kind, sense=lim.sense, limit=lim.rhs,
-            usage=lim.usage(plan) if plan is not None else float("nan"),
+            name=lim.name, kind=lim.kind, sense=lim.sense, limit=lim.rhs, usage=float(usage[i]),
             shadow_price=float(lam[i]), unit=lim.unit, description=lim.description,
         )
         for i, lim in enumerate(problem.limits)

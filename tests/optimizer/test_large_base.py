@@ -130,9 +130,11 @@ def same_shards(new: list, old: list) -> None:
     assert len(new) == len(old)
     for a, b in zip(new, old):
         assert (a.first, a.n_customers, a.coef.shape) == (b.first, b.n_customers, b.coef.shape)
-        for name in ("customer", "offer", "channel", "net", "rows", "min_contacts", "max_contacts"):
+        for name in ("customer", "offer", "channel", "net", "min_contacts", "max_contacts"):
             x, y = getattr(a, name), getattr(b, name)
             assert x.dtype == y.dtype and np.array_equal(x, y), name
+        everyone = np.arange(a.n_options)
+        assert np.array_equal(a.table_rows(everyone), b.table_rows(everyone))
         for name in ("indptr", "indices", "data"):
             x, y = getattr(a.coef, name), getattr(b.coef, name)
             assert x.dtype == y.dtype and np.array_equal(x, y), name
