@@ -31,7 +31,9 @@ __all__ = ["Executor", "InProcess", "DaskShards", "write_shards", "read_shard", 
 class Executor(Protocol):
     def map(self, task: Callable[..., Any], *args: Any) -> list[Any]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Let the shards go (memory, workers, files); may be called more than once."""
+        ...
 
 
 class InProcess:
@@ -44,7 +46,7 @@ class InProcess:
         return [task(shard, *args) for shard in self.shards]
 
     def close(self) -> None:
-        pass
+        self.shards = []
 
 
 def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
@@ -122,6 +124,7 @@ class DaskShards:
 
     def __init__(self, client: Any, stems: list[str], *, owns_cluster: Any = None, tmp: Any = None) -> None:
         self.client, self.stems, self._cluster, self._tmp = client, stems, owns_cluster, tmp
+        self._closed = False
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
             raise RuntimeError("the Dask cluster has no workers")
@@ -135,6 +138,9 @@ class DaskShards:
         return self.client.gather(futures)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.client.run(_forget, self.stems)
         except Exception:  # noqa: BLE001 - best effort: the cluster may already be gone

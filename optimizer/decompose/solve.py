@@ -126,12 +126,23 @@ def solve_decomposed(
     layout = layout_of(problem)
     m = len(problem.limits)
     shards = shards_of(problem, layout, shard_customers)
+    option_rows = [s.rows for s in shards]
     executor: Executor = open_executor(shards, scheduler, directory=shard_dir, n_workers=n_workers)
+    del shards  # the executor holds them, and lets them go before recovery
     try:
-        return _solve(problem, layout, executor, [s.rows for s in shards], start, deadline, gap, max_iterations,
-                      max_remainder, m)
+        return _solve(problem, layout, executor, option_rows, start, deadline, gap, max_iterations, max_remainder, m)
     finally:
         executor.close()
+
+
+def _final(executor: Executor, layout: Layout, lam: np.ndarray, option_rows: list, n_options: int):  # type: ignore[no-untyped-def]
+    """The bound at ``lam``, every customer's best set (problem rows), margin, and every option's regret."""
+    finals = executor.map(final_task, layout, lam)
+    bound, _, _ = _reduce([f.step for f in finals], layout, lam)
+    regret = np.empty(n_options, np.float32)
+    for shard_rows, f in zip(option_rows, finals):
+        regret[shard_rows] = f.regret
+    return bound, np.concatenate([f.rows for f in finals]), np.concatenate([f.best - f.second for f in finals]), regret
 
 
 def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: list[np.ndarray], start: float,
@@ -172,13 +183,8 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: li
         return _infeasible(problem, names, why, time.perf_counter() - start,
                            "these coupling limits cannot all hold: " + ", ".join(names))
 
-    finals = executor.map(final_task, layout, lam)
-    bound, _, _ = _reduce([f.step for f in finals], layout, lam)
-    best_rows = np.concatenate([f.rows for f in finals])
-    margin = np.concatenate([f.best - f.second for f in finals])
-    regret = np.empty(problem.n_options, np.float32)
-    for shard_rows, f in zip(option_rows, finals):
-        regret[shard_rows] = f.regret
+    bound, best_rows, margin, regret = _final(executor, layout, lam, option_rows, problem.n_options)
+    executor.close()  # recovery needs the problem only: the shards' memory goes back first
     dual_time = time.perf_counter() - start
     rec = recover(problem, best_rows, margin, regret, lam, bound, gap=gap, deadline=deadline,
                   max_remainder=max_remainder, seed=problem.scenario.seed)
@@ -186,7 +192,7 @@ def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: li
     extra = {
         "dual_iterations": float(dual.iterations), "dual_lower": float(dual.lower), "dual_seconds": dual_time,
         "remainder_customers": float(rec.remainder_customers), "recovery_rounds": float(rec.rounds),
-        "proven_by_fixing": float(rec.proven), "n_shards": float(len(finals)),
+        "proven_by_fixing": float(rec.proven), "n_shards": float(len(option_rows)),
     }
     usage = plan_usage(problem, rec.chosen) if rec.chosen is not None else np.full(m, np.nan)
     limits = tuple(
