@@ -157,7 +157,7 @@ def main() -> None:
                          f"{r['load_rss_mb']:.0f}", f"{r['seconds']:.2f}", f"{r['peak_rss_mb']:.0f}", "-" if r["objective"] is None else f"{r['objective']:,.2f}",
                          "-" if r["bound"] is None else f"{r['bound']:,.2f}", "-" if r["gap"] is None else f"{r['gap']:.2e}",
                          {True: "yes", False: "NO", None: "-"}[r["verified"]], ratio, diff))
-    head = ("customers", "options", "engine", "status", "load s", "load RSS MB", "seconds", "peak RSS MB", "objective",
+    head = ("customers", "options", "engine", "status", "load s", "load RSS MiB", "seconds", "peak RSS MiB", "objective",
             "bound", "gap", "verified", "time vs decompose", "decompose obj rel diff")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
@@ -181,7 +181,7 @@ def target_report(measured: dict[int, dict[str, dict]]) -> list[str]:
         dec = measured.get(size, {}).get("decompose")
         if dec:
             check(f"{size:,} seconds", dec["seconds"], seconds, "<=", f"{dec['seconds']:.1f} s")
-            check(f"{size:,} peak RSS", dec["peak_rss_mb"], rss, "<=", f"{dec['peak_rss_mb']:,.0f} MB")
+            check(f"{size:,} peak RSS", dec["peak_rss_mb"], rss, "<=", f"{dec['peak_rss_mb']:,.0f} MiB")
             if dec["gap"] is not None:
                 check(f"{size:,} certified gap", dec["gap"], 1e-5, "<=", f"{dec['gap']:.2e}")
     runs = measured.get(10_000, {})
