@@ -18,9 +18,9 @@ backward walk of :mod:`.subproblem`), which is what a reduced cost is in the LP.
 remainder is those, per binding limit, plus the smallest margins; it grows until the plan is
 within the gap of L(lambda).
 
-Repair. If the best sets break a limit, options are dropped greedily (least net value lost
-per unit of violation removed) for a first plan; a plan that still breaks a limit is never
-returned.
+Repair. Only when the remainder has no feasible completion with everyone else at their best
+sets are the others held at a greedily repaired plan instead (options dropped, least net
+value lost per unit of violation removed); a plan that breaks a limit is never returned.
 """
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def recover(
 ) -> Recovery:
     """A feasible plan from every customer's best set under the final multipliers (``best_rows``).
 
-    Rounds: solve a remainder exactly with everyone else fixed at the current plan; stop when
+    Rounds: solve a remainder exactly with everyone else fixed at their best sets; stop when
     the plan is within ``gap`` of ``bound``, or when every customer who could still improve it
     (margin <= bound - value) was in an exactly solved remainder; else a remainder four times
     larger, up to ``max_remainder`` customers.
