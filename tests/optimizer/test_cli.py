@@ -105,6 +105,9 @@ def test_decompose_mode_writes_the_same_outputs(tmp_path: Path) -> None:
     dec = json.loads((tmp_path / "dec" / "summary.json").read_text())
     assert (exact["mode"], dec["mode"]) == ("exact", "decompose")
     assert dec["verified"] and set(dec) == set(exact)
+    assert set(exact["runtime_seconds"]) == {"mip", "lp", "total"}
+    assert set(dec["runtime_seconds"]) == {"dual", "recovery", "total"}
+    assert dec["runtime_seconds"]["dual"] + dec["runtime_seconds"]["recovery"] <= dec["runtime_seconds"]["total"]
     # the decomposition's bound is a bound on the exact optimum, and its plan is within its gap
     assert dec["bound"] >= exact["objective"] - 1e-6
     assert dec["objective"] >= dec["bound"] - dec["gap"] * max(1.0, abs(dec["objective"])) - 1e-6
