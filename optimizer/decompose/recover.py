@@ -71,13 +71,19 @@ def violations(problem: Problem, x: np.ndarray, tol: float = 1e-9) -> list[str]:
     return out
 
 
-def sub_problem(problem: Problem, customers: np.ndarray, fixed: np.ndarray) -> tuple[Problem, np.ndarray]:
-    """The problem restricted to ``customers``, limits reduced by what the ``fixed`` options (0/1) use."""
+def sub_problem(problem: Problem, customers: np.ndarray, outside: np.ndarray) -> tuple[Problem, np.ndarray, np.ndarray]:
+    """The problem restricted to ``customers``, with everyone else held at the plan ``outside`` (0/1).
+
+    Returns the sub-problem (limits reduced by what the others use), its options' rows in the
+    problem, and the plan of the others (``outside`` with the remainder's options cleared).
+    """
     in_sub = np.zeros(problem.n_customers, bool)
     in_sub[customers] = True
     opt_in = in_sub[problem.customer]
     rows = np.flatnonzero(opt_in)
     cust_rows = np.flatnonzero(in_sub)
+    fixed = outside.copy()
+    fixed[rows] = 0
     # positions in the remainder by binary search: no position table over every option
     limits = []
     for lim, used in zip(problem.limits, plan_usage(problem, fixed)):
@@ -99,7 +105,7 @@ def sub_problem(problem: Problem, customers: np.ndarray, fixed: np.ndarray) -> t
         net_value=problem.net_value[rows],
         limits=tuple(limits),
     )
-    return sub, rows
+    return sub, rows, fixed
 
 
 def _greedy_repair(problem: Problem, x: np.ndarray, max_passes: int = 60) -> np.ndarray:
@@ -144,10 +150,7 @@ def _solve_remainder(
 ) -> tuple[np.ndarray | None, RawSolution]:
     """The MIP over ``customers`` with everyone else fixed at ``outside``, to an absolute gap of
     ``allowed`` yuan; the whole plan, or None."""
-    in_sub = np.zeros(problem.n_customers, bool)
-    in_sub[customers] = True
-    fixed = outside * (~in_sub[problem.customer])
-    sub, rows = sub_problem(problem, customers, fixed)
+    sub, rows, fixed = sub_problem(problem, customers, outside)
     left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
     # relative to the remainder's own (much smaller) value
     own = abs(float(problem.net_value[rows] @ outside[rows]))

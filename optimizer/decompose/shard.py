@@ -108,10 +108,10 @@ def _csr_by_limit(n: int, by_limit: list[tuple[np.ndarray, np.ndarray]]) -> sp.c
     compiled counting pass: scipy's conversion, and numpy's scatters, cost more than all the
     dual steps together at 1M customers.
     """
-    nnz = sum(rows.size for rows, _ in by_limit)
-    index_type = np.int32 if nnz < np.iinfo(np.int32).max else np.int64
     if not by_limit:
         return sp.csr_matrix((n, 0))
+    nnz = sum(rows.size for rows, _ in by_limit)
+    index_type = np.int32 if nnz < np.iinfo(np.int32).max else np.int64
     rows = np.concatenate([r for r, _ in by_limit]).astype(np.int64, copy=False)
     limit = np.concatenate([np.full(r.size, i, index_type) for i, (r, _) in enumerate(by_limit)])
     data = np.concatenate([c for _, c in by_limit]).astype(np.float64, copy=False)

@@ -145,9 +145,8 @@ def _final(executor: Executor, layout: Layout, lam: np.ndarray, option_rows: lis
     return bound, np.concatenate([f.rows for f in finals]), np.concatenate([f.best - f.second for f in finals]), regret
 
 
-def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: list[np.ndarray], start: float,
-           deadline: float | None,
-           gap: float, max_iterations: int, max_remainder: int, m: int) -> SolveResult:
+def _solve(problem: Problem, layout: Layout, executor: Executor, option_rows: list, start: float,
+           deadline: float | None, gap: float, max_iterations: int, max_remainder: int, m: int) -> SolveResult:
     first = executor.map(step_task, layout, np.zeros(m))
     stuck = sum(r.n_stuck for r in first)
     if stuck:
