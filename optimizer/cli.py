@@ -75,6 +75,15 @@ def _optimize(args: argparse.Namespace) -> int:
     return EXIT_OK if result.has_plan and result.status is not Status.ERROR else EXIT_NO_PLAN
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    """An optimizer scenario gets the plan test; a simulator scenario its strategies."""
+    from scenarios.cli import plan_test_command
+    from scenarios.plan_test import is_plan_scenario
+    from simulation.cli import run as run_simulation
+
+    return plan_test_command(args) if is_plan_scenario(args.scenario) else run_simulation(args)
+
+
 def _verify(args: argparse.Namespace) -> int:
     from .problem import load_problem
     from .tables import read_table
@@ -178,11 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_list)
 
     from simulation.cli import add_arguments as add_simulation_arguments
-    from simulation.cli import run as run_simulation
 
-    p = sub.add_parser("simulate", help="simulate the customer lifecycle under retention strategies")
+    p = sub.add_parser("simulate", help="test a scenario's plan on its base in the lifecycle simulator (or run a simulator scenario)")
     add_simulation_arguments(p)
-    p.set_defaults(func=run_simulation)
+    p.set_defaults(func=_simulate)
 
     from .scoring.cli import register as register_scoring
 

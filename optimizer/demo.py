@@ -24,12 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import staged
+from .value_model import OfferEffect, monthly_hazard, option_value
 
-__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base", "scale_limits", "write_base"]
+__all__ = ["STAGES", "TIERS", "SEGMENTS", "CHANNELS", "OFFERS", "generate_base", "offer_effect", "scale_limits", "write_base"]
 
 STAGES = ("acquisition", "growth", "maturity", "decline")
 STAGE_SHARE = (0.06, 0.14, 0.58, 0.22)
-# Probability of leaving within the next 12 months, before contract and tier effects.
+# Probability of leaving within the next 12 months, before contract and tier effects; the
+# customers table's churn_risk (after them) is the 12-month probability the value model reads.
 STAGE_CHURN = {"acquisition": 0.20, "growth": 0.25, "maturity": 0.12, "decline": 0.45}
 
 TIERS = ("premium", "loyal", "potential", "newborn", "flea")
@@ -59,7 +61,11 @@ OFFERS = {
     "broadband_bundle": (80.0, 0.45, 40.0, 12),
 }
 
-MARGIN = 0.6  # share of ARPU the operator keeps as contribution margin
+
+def offer_effect(offer: str) -> OfferEffect:
+    """What accepting ``offer`` does in the one value model (and so in the simulator)."""
+    _, risk_cut, uplift, months = OFFERS[offer]
+    return OfferEffect(churn_multiplier=1.0 - risk_cut, term_months=months, arpu_uplift=uplift)
 
 
 def _customers(n: int, rng: np.random.Generator, *, first: int = 0) -> pd.DataFrame:
@@ -134,11 +140,11 @@ def _option_draws(customers: pd.DataFrame, rng: np.random.Generator):
         "app": customers["has_app"].to_numpy(),
         "store": customers["visits_store"].to_numpy(),
     }
-    for offer, (_, risk_cut, uplift, months) in OFFERS.items():
+    hazard = monthly_hazard(risk)  # churn_risk is a 12-month probability
+    for offer in OFFERS:
         fits = _eligible(customers, offer)
-        # incremental value if accepted: margin kept by the churn avoided over the offer's
-        # term, plus margin on the ARPU uplift while it lasts
-        value = risk * risk_cut * MARGIN * arpu * months + MARGIN * uplift * months * (1 - risk)
+        # incremental margin if accepted, by the one value model (optimizer.value_model)
+        value = option_value(arpu, hazard, offer_effect(offer))
         affinity = rng.lognormal(-0.1, 0.45, n)  # how much this customer likes this offer
         for channel, (_, base_p, _) in CHANNELS.items():
             rows = np.flatnonzero(fits & reach[channel])

@@ -20,6 +20,10 @@ __all__ = [
     "Offer",
     "Rule",
     "Scenario",
+    "SimulatedCallCentre",
+    "SimulatedHazards",
+    "SimulatedOffer",
+    "SimulationSettings",
     "SolverSettings",
     "Synthetic",
 ]
@@ -107,6 +111,57 @@ class SolverSettings(_Strict):
     threads: int = Field(1, ge=1)
 
 
+class SimulatedOffer(_Strict):
+    """What accepting an offer does in the value model and the simulator (optimizer.value_model)."""
+
+    churn_multiplier: float = Field(ge=0, le=10, description="exit hazard multiplier while the offer runs")
+    term_months: int = Field(ge=0, le=240, description="months the offer runs from the month it is accepted")
+    arpu_uplift: float = Field(0.0, ge=-1e6, le=1e6, description="yuan added to the monthly bill while it runs")
+
+
+class SimulatedCallCentre(_Strict):
+    """Call-centre settings of the plan test; an unset key keeps the simulator's default."""
+
+    seats: int | None = Field(None, ge=1, le=100_000, description="default: enough to place every call the call channel allows")
+    hours_per_day: float | None = Field(None, gt=0, le=24)
+    days_per_month: int | None = Field(None, ge=1, le=30)
+    handle_time_s: float | None = Field(None, gt=0, le=86_400)
+    no_answer_time_s: float | None = Field(None, gt=0, le=86_400)
+    connect_rate: float | None = Field(None, gt=0, le=1)
+    patience_s: float | None = Field(None, gt=0, le=86_400)
+    inbound_calls_per_hour: float | None = Field(None, ge=0, le=1e6)
+    unplaced_calls: Literal["carry", "drop"] | None = None
+
+
+class SimulatedHazards(_Strict):
+    """The churn snapshot the simulator fits exit hazards from (tenure in months, a churned flag)."""
+
+    tenure: str = "tenure_months"
+    churned: str = "churned"
+    by: str | None = None
+
+
+class SimulationSettings(_Strict):
+    """The ``simulation:`` section: how ``campaignlab simulate`` tests this scenario's plan."""
+
+    horizon_months: int = Field(24, ge=1, le=240)
+    replications: int = Field(10, ge=2, le=10_000)
+    seed: int | None = Field(None, ge=0)
+    effects: Literal["plan", "lifecycle"] | None = None
+    margin: float | None = Field(None, gt=0, le=1, description="share of the bill that is margin")
+    value_horizon_months: int = Field(24, ge=1, le=240, description="months an option's value counts")
+    call_channel: str | None = Field(None, description="the channel that goes through the call centre (default: call)")
+    call_centre: SimulatedCallCentre = SimulatedCallCentre()
+    fatigue: dict[str, float] = Field(default_factory=dict, description="simulator fatigue settings")
+    lifecycle: dict[str, Any] = Field(default_factory=dict, description="simulator lifecycle settings")
+    hazards: SimulatedHazards | None = None
+    offers: dict[str, SimulatedOffer] = Field(default_factory=dict)
+    strategies: list[Literal["do_nothing", "plan", "rule", "score"]] = Field(
+        default_factory=lambda: ["do_nothing", "plan", "rule", "score"]
+    )
+    budget_stop: bool = Field(False, description="stop contacting when realised spend reaches the budget")
+
+
 class Scenario(_Strict):
     """A campaign's inputs and limits. See the README for every key."""
 
@@ -125,6 +180,7 @@ class Scenario(_Strict):
     contact_policy: ContactPolicy = ContactPolicy()
     solver: SolverSettings = SolverSettings()
     seed: int = 0
+    simulation: SimulationSettings | None = None
 
     @field_validator("channels", "offers", mode="before")
     @classmethod

@@ -17,6 +17,8 @@ that set the offending key, its line, and for an unknown key the likely intended
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -56,11 +58,42 @@ _NESTED: dict[str, type[BaseModel]] = {
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid beside the key at ``loc``, for "did you mean" hints."""
-    if len(loc) == 1:
-        return list(Scenario.model_fields)
-    model = _NESTED.get(str(loc[0]))
-    return list(model.model_fields) if model else []
+    """Field names valid beside the key at ``loc``, for "did you mean" hints.
+
+    Walks the models along ``loc``: a model's field descends into its model, a mapping or
+    list of models skips the id or index that follows.
+    """
+    model: Any = Scenario
+    parts = list(loc[:-1])
+    while parts:
+        field = model.model_fields.get(str(parts.pop(0)))
+        if field is None:
+            return []
+        target = _model_in(field.annotation)
+        if target is None:
+            return []
+        if typing.get_origin(_strip_optional(field.annotation)) in (dict, list):
+            if not parts:
+                return []
+            parts.pop(0)
+        model = target
+    return list(model.model_fields)
+
+
+def _strip_optional(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1 else annotation
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field holds, itself or as the values of a dict or list."""
+    annotation = _strip_optional(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation)[::-1]:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
 
 
 def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:

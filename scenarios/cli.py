@@ -18,7 +18,7 @@ from typing import Any
 
 from optimizer.errors import InputError
 
-__all__ = ["main", "register"]
+__all__ = ["main", "plan_test_command", "register"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT = 0, 1, 2
 
@@ -113,6 +113,51 @@ def _inverse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_guard("simulate")
+def plan_test_command(args: argparse.Namespace) -> int:
+    """``campaignlab simulate SCENARIO [--plan PLAN.csv]``: the plan test (scenarios.plan_test)."""
+    from .inputs import load_inputs
+    from .plan_test import run_plan_test, sentence, write_plan_test
+    from .sweep import ProgressBar
+
+    inputs = load_inputs(args.scenario)
+    if args.workers < 1:
+        raise InputError(f"(={args.workers}) must be >= 1", key="--workers")
+    if args.horizon is not None and not 1 <= args.horizon <= 240:
+        raise InputError(f"(={args.horizon}) must be between 1 and 240 months", key="--horizon")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"(={args.seed}) must be >= 0", key="--seed")
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = ProgressBar(not args.no_progress, total, f"plan test {inputs.name}")
+        bar.advance()
+
+    try:
+        result = run_plan_test(
+            inputs, args.plan, effects=args.effects, replications=args.replications, seed=args.seed,
+            horizon_months=args.horizon, workers=args.workers, progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    out = Path(args.out) if args.out is not None else Path("out") / inputs.name
+    paths = write_plan_test(result, out)
+    print(sentence(result))
+    rows = [(k, result.planned[k], result.simulated[k]) for k in ("spend", "expected_return", "net_value", "acceptances", "calls")]
+    print(f"{'measure':<16}{'planned':>14}{'simulated':>14}  95% CI")
+    for k, planned, sim in rows:
+        print(f"{k:<16}{planned:>14,.1f}{sim['mean']:>14,.1f}  [{sim['ci_low']:,.1f}, {sim['ci_high']:,.1f}]")
+    if result.p_spend_over_budget is not None:
+        print(f"share of replications with spend over the budget: {result.p_spend_over_budget:.0%}")
+    for gap in result.gaps:
+        print(f"gap in {gap['measure']}: " + " | ".join(gap["causes"]))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return EXIT_OK
+
+
 def _baselines(args: argparse.Namespace, problem: Any) -> Any:
     from .compare import default_baselines, rule_targeting, score_targeting
 
@@ -129,7 +174,7 @@ def _baselines(args: argparse.Namespace, problem: Any) -> Any:
 
 @_guard("compare")
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import compare, headline, simulated_comparison
+    from .compare import compare, headline
     from .inputs import load_inputs
     from .sweep import write_table
 
@@ -139,13 +184,19 @@ def _compare(args: argparse.Namespace) -> int:
     extra = []
     out = Path(args.out)
     if args.simulate:
-        simulated = simulated_comparison(replications=args.replications, workers=args.workers)
-        extra.append((out / "simulated_comparison.csv", lambda tmp: simulated.to_csv(tmp, index=False)))
+        from .plan_test import run_plan_test, sentence
+
+        tested = run_plan_test(inputs, replications=args.replications, workers=args.workers, baselines=_baselines(args, problem))
+        simulated = tested.strategies[tested.strategies["measure"].isin(["spend", "expected_return", "net_value", "acceptances"])]
+        extra.append((out / "simulated_comparison.csv", lambda tmp: simulated.to_csv(tmp, index=False, float_format="%.10g")))
     paths = write_table(table, out, "comparison", extra=extra)
     print(table[["strategy", "contacts", "spend", "net_value", "roi", "retained", "verified"]].to_string(index=False))
     print(headline(table, problem.scenario.budget))
     if args.simulate:
-        print(simulated.to_string(index=False))
+        print(sentence(tested))
+        shown = simulated[simulated["measure"] == "net_value"][["strategy", "planned", "mean", "ci_low", "ci_high"]]
+        print("simulated net value on this base (yuan, mean and 95% CI over replications):")
+        print(shown.to_string(index=False))
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
 
@@ -157,7 +208,8 @@ def _report(args: argparse.Namespace) -> int:
 
     inputs = load_inputs(args.scenario)
     budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else None
-    data = build_report(inputs, budgets=budgets, frontier_points=args.points, simulate=args.simulate, workers=args.workers)
+    data = build_report(inputs, budgets=budgets, frontier_points=args.points, simulate=args.simulate, workers=args.workers,
+                        replications=args.replications)
     page = render_html(data)
     path = write_report(Path(args.out), page)
     print(f"wrote {path} ({len(page) / 1024:,.0f} KiB)")
@@ -238,8 +290,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--score", help="customer column to rank by for score targeting, e.g. churn_risk")
     p.add_argument("--offers", help="offers the baselines make, in priority order (default bill_credit_contract)")
     p.add_argument("--channel", default="call", help="channel the baselines use (default call)")
-    p.add_argument("--simulate", action="store_true", help="also compare in the lifecycle simulator with CIs")
-    p.add_argument("--replications", type=int, default=4)
+    p.add_argument("--simulate", action="store_true", help="also replay every plan on the scenario's base in the lifecycle simulator, with CIs")
+    p.add_argument("--replications", type=int, default=None, help="with --simulate (default: the scenario's, else 10)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="out/compare", help="folder for comparison.parquet and .csv")
     p.set_defaults(func=_compare)
@@ -249,7 +301,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="out/report.html", help="HTML file to write")
     p.add_argument("--budgets", help="frontier budgets, V1,V2,... or START:STOP:N")
     p.add_argument("--points", type=int, default=7, help="frontier points when --budgets is not given (0: none)")
-    p.add_argument("--simulate", action="store_true", help="add the simulator's comparison with CIs")
+    p.add_argument("--simulate", action="store_true", help="add the plan test: the plan replayed on the scenario's base, with CIs")
+    p.add_argument("--replications", type=int, default=None, help="with --simulate (default: the scenario's, else 10)")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_report)
 

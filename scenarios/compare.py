@@ -34,7 +34,7 @@ from optimizer.scoring.tags import evaluate as evaluate_rule
 from optimizer.solve import solve
 from optimizer.verify import verify_plan
 
-__all__ = ["Baseline", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting", "simulated_comparison"]
+__all__ = ["Baseline", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting"]
 
 
 @dataclass(frozen=True)
@@ -194,40 +194,3 @@ def headline(table: pd.DataFrame, budget: float | None) -> str:
         )
     at = f"At an equal budget of {budget:,.0f} yuan" if budget else "At equal limits"
     return f"{at}, the optimizer keeps more: " + "; ".join(parts) + "."
-
-
-def simulated_comparison(
-    *,
-    customers: int = 3000,
-    months: int = 6,
-    budget_per_month: float = 4000.0,
-    seats: int = 4,
-    replications: int = 3,
-    seed: int = 1,
-    workers: int = 1,
-    rule: str = "arpu > 60 AND usage_drop",
-    score_threshold: float = 500.0,
-) -> pd.DataFrame:
-    """Rule, score and optimizer strategies in the lifecycle simulator at the same monthly budget.
-
-    The simulator has its own population and offers (not the optimizer scenario's synthetic
-    base), so this answers the same question on simulated customers: paired differences
-    against doing nothing over common random numbers, with t confidence intervals.
-    """
-    from simulation import DoNothing, RuleTargeting, ScoreThreshold, build_config, run_experiment
-    from simulation.strategies.optimizing import OptimizerStrategy
-
-    config = build_config({
-        "population": {"customers": customers, "gross_adds_per_month": max(1, customers // 75)},
-        "horizon_months": months,
-        "budget_per_month": budget_per_month,
-        "call_centre": {"seats": seats},
-    })
-    strategies = {
-        "none": DoNothing(),
-        "rule": RuleTargeting(rule),
-        "score": ScoreThreshold(threshold=score_threshold),
-        "optimizer": OptimizerStrategy(),
-    }
-    result = run_experiment(config, strategies, replications=replications, seed=seed, workers=workers)
-    return result.compare("none", kpis=("retention_rate", "net_value", "cost", "offers_accepted"))

@@ -49,7 +49,7 @@ class ReportData:
     frontier: pd.DataFrame | None
     comparison: pd.DataFrame | None
     comparison_headline: str
-    simulated: pd.DataFrame | None
+    simulated: Any | None  # scenarios.plan_test.PlanTest: the plan replayed on the base
     fingerprint: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
@@ -119,6 +119,7 @@ def build_report(
     baselines: Sequence[Baseline] | None = None,
     simulate: bool = False,
     workers: int = 1,
+    replications: int | None = None,
 ) -> ReportData:
     """Solve, then compute every section. A run without a plan is an InputError: no report."""
     from optimizer import __version__
@@ -152,9 +153,9 @@ def build_report(
         notes.append(f"strategy comparison skipped: {exc}")
     simulated = None
     if simulate:
-        from .compare import simulated_comparison
+        from .plan_test import run_plan_test
 
-        simulated = simulated_comparison(workers=workers)
+        simulated = run_plan_test(inputs, result.chosen, replications=replications, workers=workers, baselines=baselines)
     fingerprint = {
         "scenario": problem.scenario.name,
         "inputs_sha256": dict(problem.sources),
@@ -320,11 +321,9 @@ def render_html(data: ReportData) -> str:
         cols = ["strategy", "description", "contacts", "spend", "expected_return", "net_value", "roi", "retained", "retained_per_1000_yuan", "verified", "optimizer_gain"]
         parts += [plots.get("comparison", ""), _table(data.comparison[cols])]
     if data.simulated is not None:
-        parts += ["<h3>In the lifecycle simulator (paired differences against doing nothing, 95% CI)</h3>",
-                  '<p class="note">The simulator uses its own population and offers, at one monthly budget for every strategy.</p>',
-                  _table(data.simulated, digits=4)]
+        parts += _plan_test_section(data.simulated)
     else:
-        parts.append('<p class="note">Expected values only; run with --simulate for the simulator\'s comparison with confidence intervals.</p>')
+        parts.append('<p class="note">Expected values only; run with --simulate to replay the plan on this base in the lifecycle simulator.</p>')
     fp = data.fingerprint
     rows = [("scenario", fp["scenario"]), ("seed", fp["seed"]), ("solver", fp["solver"]), ("plan sha256", fp["plan_sha256"]),
             ("campaignlab", fp["campaignlab_version"]), ("python", fp["python"])]
@@ -333,6 +332,55 @@ def render_html(data: ReportData) -> str:
               "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows) + "</table>",
               "</body></html>"]
     return "\n".join(parts)
+
+
+def _plan_test_section(test: Any) -> list[str]:
+    """The plan replayed on this base: planned vs simulated, gaps and their causes, assumptions."""
+    from .plan_test import PLANNED_KEYS, UNITS, sentence
+
+    esc = html.escape
+    rows = pd.DataFrame(
+        [
+            {"measure": k, "unit": UNITS[k], "planned (expectation)": test.planned.get(k, float("nan")),
+             "simulated mean": test.simulated[k]["mean"], "95% CI low": test.simulated[k]["ci_low"], "95% CI high": test.simulated[k]["ci_high"]}
+            for k in (*PLANNED_KEYS, "customers_retained", "revenue", "in_horizon_return", "residual_return")
+        ]
+    )
+    net = test.strategies[test.strategies["measure"] == "net_value"][["strategy", "description", "planned", "mean", "ci_low", "ci_high"]]
+    parts = [
+        '<h2 id="plan-test">The plan tested in the lifecycle simulator</h2>',
+        f"<p><strong>{esc(sentence(test))}</strong></p>",
+        f'<p class="note">This plan executed in month 1 on this scenario\'s own customers: {test.replications} replications, '
+        f"{test.horizon_months}-month horizon, value horizon {test.value_horizon_months} months, seed {test.seed}, "
+        f"<em>{esc(test.effects)}</em> effects ("
+        + ("each accepted offer changes the customer's exit hazard and bill for its term; the return is the margin kept against doing nothing"
+           if test.effects == "lifecycle" else "each acceptance is credited its option's value")
+        + "). Intervals are 95% t intervals across replications; strategies share common random numbers.</p>",
+        _table(rows, digits=1),
+    ]
+    if test.p_spend_over_budget is not None:
+        parts.append(f"<p>Realised spend exceeded the budget of {test.budget:,.0f} yuan in {test.p_spend_over_budget:.0%} of replications "
+                     "(offer costs are paid on acceptance).</p>")
+    if test.gaps:
+        items = "".join(
+            f"<li><strong>{esc(g['measure'])}</strong>: planned {g['planned']:,.1f}, simulated {g['simulated']:,.1f} "
+            f"(95% CI {g['ci_low']:,.1f} to {g['ci_high']:,.1f})<ul>" + "".join(f"<li>{esc(c)}</li>" for c in g["causes"]) + "</ul></li>"
+            for g in test.gaps
+        )
+        parts.append(f"<h3>Where the plan and the simulation differ, and why</h3><ul>{items}</ul>")
+    else:
+        parts.append("<p>Every planned figure lies inside its simulated interval.</p>")
+    parts += ["<h3>Every strategy on the same customers (net value, yuan)</h3>", _table(net, digits=1)]
+    cc = test.call_centre
+    parts.append(
+        f'<p class="note">Call centre: {cc["seats"]} seats ({esc(cc["seats_source"])}), {cc["days_per_month"]} days x '
+        f'{cc["hours_per_day"]:g} h, connect rate {cc["connect_rate"]:.1%}; {cc["calls_dialled_mean"]:,.0f} of '
+        f'{cc["calls_planned"]:,} planned calls placed on average, seat utilisation {cc["utilisation_mean"]:.1%}.</p>'
+    )
+    notes = "".join(f"<li>{esc(str(a['what']))}: {esc(str(a['value']))} <span class=\"note\">({esc(str(a['source']))})</span></li>"
+                    for a in test.assumptions)
+    parts.append(f"<h3>What the simulation assumed</h3><ul>{notes}</ul>")
+    return parts
 
 
 def write_report(path: Path, page: str) -> Path:

@@ -193,14 +193,16 @@ def sweep(
     return table.reindex(columns=_ordered_columns(done, list(grid)))
 
 
-class _Bar:
-    def __init__(self, enabled: bool, total: int, name: str) -> None:
+class ProgressBar:
+    """A rich progress bar, or nothing when disabled (``advance`` and ``stop`` are no-ops)."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
         self._progress = None
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            self._task = self._progress.add_task(f"sweep {name}", total=total)
+            self._task = self._progress.add_task(label, total=total)
             self._progress.start()
 
     def advance(self) -> None:
@@ -212,8 +214,8 @@ class _Bar:
             self._progress.stop()
 
 
-def _progress(enabled: bool, total: int, name: str) -> _Bar:
-    return _Bar(enabled, total, name)
+def _progress(enabled: bool, total: int, name: str) -> ProgressBar:
+    return ProgressBar(enabled, total, f"sweep {name}")
 
 
 def write_table(table: pd.DataFrame, out: Path, stem: str = "sweep", extra: list[tuple[Path, Any]] | None = None) -> list[Path]:

@@ -13,6 +13,7 @@ common random numbers and compare strategies with paired confidence intervals.
     res.compare("none")
 """
 
+from .base import CustomerBase, base_from_customers
 from .calibration import (
     CalibrationTarget,
     CallWave,
@@ -36,7 +37,7 @@ from .config import (
 )
 from .contacts import ContactPlan
 from .engine import Simulation, simulate
-from .erlang import erlang_c, mean_wait, service_level
+from .erlang import ErlangA, erlang_a, erlang_c, mean_wait, service_level
 from .errors import SimulationConfigError
 from .experiment import DEFAULT_COMPARE_KPIS, ExperimentResult, mean_ci, run_experiment
 from .kpis import TOTAL_KPIS, RunResult
@@ -59,6 +60,7 @@ from .strategies import (
     compile_rule,
 )
 from .strategies.optimizing import OptimizerStrategy, greedy_plan
+from .strategies.replay import PlanReplay
 from .strategies.valuation import OptionEstimates, estimate_options, stay_months
 from .streams import Streams, replication_seeds
 from .view import TAGS, MonthView
@@ -81,7 +83,9 @@ __all__ = [
     "CallWave",
     "ChannelConfig",
     "ContactPlan",
+    "CustomerBase",
     "DoNothing",
+    "ErlangA",
     "ExperimentResult",
     "FatigueConfig",
     "KeyMomentTriggers",
@@ -91,6 +95,7 @@ __all__ = [
     "OfferConfig",
     "OptimizerStrategy",
     "OptionEstimates",
+    "PlanReplay",
     "PopulationConfig",
     "RuleTargeting",
     "RunResult",
@@ -103,6 +108,7 @@ __all__ = [
     "Streams",
     "UsageConfig",
     "absorption_times",
+    "base_from_customers",
     "build_config",
     "build_strategies",
     "build_strategy",
@@ -111,6 +117,7 @@ __all__ = [
     "churn_score",
     "compile_rule",
     "constant_hazard_config",
+    "erlang_a",
     "erlang_c",
     "estimate_options",
     "greedy_plan",

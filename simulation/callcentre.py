@@ -8,7 +8,14 @@ not three: requesting and releasing a seat per call would triple the event count
 the seat back whenever an inbound caller is waiting, so the hotline is served first.
 Calls start only inside working hours (``days_per_month`` shifts of ``hours_per_day``); a call
 running at the end of a shift finishes, and whatever the dial list still holds at month end
-is not called: a call not made before the customer leaves is a retention lost.
+is not called: a call not made before the customer leaves is a retention lost. With
+``unplaced_calls="drop"`` each day instead owns a fixed share of the list and loses what it
+cannot place, as a campaign planned day by day does; carrying over hides a short day.
+
+Hotline callers may hang up (``patience_s``): without abandonment an overloaded hotline
+shows waits that grow without bound, where a real one loses callers and keeps waits short
+(Erlang A, simulation.erlang.erlang_a). Patience is drawn with the shift's arrivals so the
+hotline stream stays the same whatever the queue did.
 
 Whether a dialled customer is connected comes from the engine's per-customer ``response``
 uniform (common random numbers); outbound handle times come from the ``callcentre`` stream
@@ -39,7 +46,13 @@ class MonthCalls:
     connected: np.ndarray  # bool per dialled call
     busy_seconds: float = 0.0  # seat-seconds spent on calls (outbound + inbound)
     staffed_seconds: float = 0.0  # seat-seconds of working hours
-    inbound_waits: list[float] = field(default_factory=list)
+    inbound_waits: list[float] = field(default_factory=list)  # served callers (after warm-up)
+    inbound_abandoned: int = 0  # callers (after warm-up) who hung up before a seat was free
+    # Time until each of those hung up: with inbound_waits, the wait over all callers.
+    inbound_abandon_waits: list[float] = field(default_factory=list)
+    # Positions in the month's dial list of the calls placed (``dialled`` is the customers):
+    # a prefix of the list under "carry", a prefix of each day's share under "drop".
+    placed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def utilisation(self) -> float:
@@ -103,7 +116,8 @@ class CallCentre:
         done: list[int] = []
         if c.seats == 0:
             n = 0
-        for day in range(c.days_per_month):
+        days = c.days_per_month
+        for day in range(days):
             start = base + day * DAY_SECONDS + self._shift_start
             end = start + shift_len
             if self.env.now < start:
@@ -111,13 +125,21 @@ class CallCentre:
             result.staffed_seconds += c.seats * shift_len
             if c.inbound_calls_per_hour > 0 and c.seats > 0:
                 self.env.process(self._inbound_source(start, end, result))
-            if state["next"] < n:
+            if c.unplaced_calls == "drop":
+                # Today's share [day * n // days, (day + 1) * n // days); yesterday's rest is gone.
+                state["next"] = day * n // days
+                limit = (day + 1) * n // days
+            else:
+                limit = n
+            if state["next"] < limit:
                 for _ in range(c.seats):
-                    self.env.process(self._agent(end, n, handle, state, done, result))
+                    self.env.process(self._agent(end, limit, handle, state, done, result))
             yield self.env.timeout(end - self.env.now)
         # Let calls running at the last shift's end finish inside this month.
-        result.dialled = dial_list[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=np.int64)
-        result.connected = connects[np.asarray(done, dtype=np.int64)] if done else np.zeros(0, dtype=bool)
+        placed = np.asarray(done, dtype=np.int64)
+        result.placed = placed
+        result.dialled = dial_list[placed] if done else np.zeros(0, dtype=np.int64)
+        result.connected = connects[placed] if done else np.zeros(0, dtype=bool)
 
     def _agent(
         self,
@@ -149,17 +171,32 @@ class CallCentre:
         k = self.inbound_rng.poisson(rate * (end - start))
         times = np.sort(self.inbound_rng.uniform(start, end, size=k))
         services = self.inbound_rng.exponential(c.inbound_handle_time_s, size=k)
-        for t, s in zip(times.tolist(), services.tolist()):
+        # Drawn after the services, and only with patience on: without it the stream (and so
+        # every wait) is exactly what it was before callers could hang up.
+        patience: list[float | None] = (
+            [None] * k if c.patience_s is None else self.inbound_rng.exponential(c.patience_s, size=k).tolist()
+        )
+        for t, s, p in zip(times.tolist(), services.tolist(), patience):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
-            self.env.process(self._caller(t, s, t - start >= self.warmup_seconds, result))
+            self.env.process(self._caller(t, s, p, t - start >= self.warmup_seconds, result))
 
-    def _caller(self, arrived: float, service: float, counted: bool, result: MonthCalls):  # type: ignore[no-untyped-def]
+    def _caller(  # type: ignore[no-untyped-def]
+        self, arrived: float, service: float, patience: float | None, counted: bool, result: MonthCalls
+    ):
+        env = self.env
         self._inbound_waiting += 1
         with self.seats.request(priority=0) as req:
-            yield req
+            yield req if patience is None else req | env.timeout(patience)
             self._inbound_waiting -= 1
+            if not req.triggered:
+                # Hung up; leaving the with-block withdraws the request from the queue.
+                if counted:
+                    result.inbound_abandoned += 1
+                    result.inbound_abandon_waits.append(env.now - arrived)
+                return
+            # A seat granted at the very instant patience ran out still counts as served.
             if counted:
-                result.inbound_waits.append(self.env.now - arrived)
-            yield self.env.timeout(service)
+                result.inbound_waits.append(env.now - arrived)
+            yield env.timeout(service)
             result.busy_seconds += service

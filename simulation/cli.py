@@ -1,4 +1,8 @@
-"""``campaignlab simulate SCENARIO``: run a scenario's strategies and write the results.
+"""``campaignlab simulate SCENARIO``: run a simulator scenario's strategies and write the results.
+
+An optimizer scenario (a bundled one, or a YAML with options, ``synthetic`` or ``extends``)
+goes to the plan test instead (:mod:`scenarios.plan_test`, wired by the ``campaignlab``
+entry point): its plan replayed on its own base.
 
 Wired into the ``campaignlab`` console script by the project (``add_arguments`` adds this
 sub-command's options, ``run`` returns the exit code). SCENARIO is a YAML path or the name of
@@ -41,6 +45,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        help="optimizer scenarios: the plan.csv to replay (default: solve the scenario and replay its plan)",
+    )
+    parser.add_argument(
+        "--effects",
+        choices=["plan", "lifecycle"],
+        default=None,
+        help="optimizer scenarios: an acceptance does what the option's value says (plan) or what the "
+        "lifecycle model says (lifecycle); default: the scenario's, else lifecycle when every offer's effect is known",
+    )
+    parser.add_argument("--horizon", type=int, default=None, help="optimizer scenarios: months to simulate (default: the scenario's, else 24)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    for flag in ("plan", "effects", "horizon"):
+        if getattr(args, flag, None) is not None:
+            raise SimulationConfigError(
+                f"--{flag}", "applies to optimizer scenarios (the plan test); this is a simulator scenario"
+            )
     sc = load_scenario(args.scenario)
     reps = sc.replications if args.replications is None else args.replications
     seed = sc.seed if args.seed is None else args.seed

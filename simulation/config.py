@@ -18,6 +18,7 @@ Other numbers are plausible placeholders, marked as such, to be replaced by a ca
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -157,6 +158,9 @@ class FatigueConfig:
     per_excess_contact: float = _rule("rate", 0.2)
     growth_per_contact: float = _rule("rate", 0.5625)
     max_contacts_per_window: int = _rule("posint", 2)
+    # Contacts one customer may get in one month: 1 for the month-by-month strategies; a
+    # replayed plan allows what its contact policy allowed (two offers in one wave).
+    max_contacts_per_month: int = _rule("posint", 1)
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,12 @@ class CallCentreConfig:
     inbound_calls_per_hour: float = _rule("rate", 0.0)
     inbound_handle_time_s: float = _rule("pos", 240.0)
     service_level_seconds: float = _rule("rate", 15.0)
+    # Mean patience of hotline callers (exponential), after which a waiting caller hangs up;
+    # None: nobody hangs up, the queue stays Erlang C.
+    patience_s: float | None = _rule("pos_or_none", None)
+    # Dial-list calls a day's shift cannot place: "carry" them to the next day (what is left
+    # at month end is not called) or "drop" them (the list is split evenly over the days).
+    unplaced_calls: str = _rule("choice", "carry", keys=("carry", "drop"))
 
 
 @dataclass(frozen=True)
@@ -209,6 +219,8 @@ class OfferConfig:
     mou_shift: float = _rule("finite", -0.0462)
     data_shift: float = _rule("finite", 0.296)
     contract: bool = _rule("bool", True)
+    # Yuan added to the bill while the offer runs (the value model's uplift, optimizer.value_model).
+    arpu_uplift: float = _rule("finite", 0.0)
 
 
 def _default_offers() -> dict[str, OfferConfig]:
@@ -239,6 +251,12 @@ class SimConfig:
     # "reserve": reserve each contact's worst-case cost (see simulation.contacts).
     budget_rule: str = _rule("choice", "realised", keys=("realised", "reserve"))
     monthly_discount_rate: float = _rule("rate", 0.01)
+    # Share of the bill that is margin: value figures (margin_value, residual_value) are
+    # margin, as the optimizer's option values are; revenue stays the whole bill.
+    margin: float = _rule("prob", 1.0)
+    # Months after the horizon whose expected margin counts for customers alive at the end
+    # (residual value, by optimizer.value_model.expected_margin); 0 counts none.
+    residual_months: int = _rule("nonnegint", 0)
     mid_high_tiers: tuple[str, ...] = ("premium", "loyal", "potential")
     population: PopulationConfig = field(default_factory=PopulationConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
@@ -277,6 +295,8 @@ def _check_value(key: str, rule: str, value: Any) -> Any:
         if rule != "nonnegint" and value <= 0:
             raise SimulationConfigError(key, f"(={value}) must be > 0")
         return value
+    if value is None and rule == "pos_or_none":
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SimulationConfigError(key, f"(={value!r}) must be a number")
     value = float(value)
@@ -286,7 +306,7 @@ def _check_value(key: str, rule: str, value: Any) -> Any:
         raise SimulationConfigError(key, f"(={value}) must be a probability in [0, 1]")
     if rule == "rate" and value < 0.0:
         raise SimulationConfigError(key, f"(={value}) must be >= 0")
-    if rule == "pos" and value <= 0.0:
+    if rule in ("pos", "pos_or_none") and value <= 0.0:
         raise SimulationConfigError(key, f"(={value}) must be > 0")
     return value
 
@@ -301,7 +321,9 @@ def _build(cls: type, data: Any, path: str) -> Any:
     for key in data:
         if key not in fields:
             known = ", ".join(sorted(fields))
-            raise SimulationConfigError(_join(path, str(key)), f"unknown key; known keys: {known}")
+            hint = difflib.get_close_matches(str(key), list(fields), n=1)
+            did = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise SimulationConfigError(_join(path, str(key)), f"unknown key{did}; known keys: {known}")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name not in data:

@@ -30,7 +30,9 @@ __all__ = [
     "ContactPlan",
     "RowOutcomes",
     "channel_names",
+    "ROW_TERMS",
     "enforce_policy",
+    "rank_within_customer",
     "row_outcomes",
     "worst_case_cost",
 ]
@@ -43,13 +45,28 @@ def channel_names(cfg: SimConfig) -> tuple[str, ...]:
     return ("call", *cfg.channels)
 
 
+#: Per-row terms a plan may carry from the optimizer (``--effects plan``): the option's own
+#: acceptance probability (of a planned contact: connect, reach and visit included), its
+#: contact cost (paid when the contact is made: a call when dialled) and offer cost (paid on
+#: acceptance), and its value (credited on acceptance).
+ROW_TERMS: tuple[str, ...] = ("accept_prob", "contact_cost", "offer_cost", "value")
+
+
 @dataclass(frozen=True)
 class ContactPlan:
-    """Rows of (customer slot, offer code, channel code) in priority order."""
+    """Rows of (customer slot, offer code, channel code) in priority order.
+
+    Without per-row terms the offers' and channels' configured terms apply; with them (all
+    four, see ``ROW_TERMS``) each row is executed on its own terms.
+    """
 
     customer: np.ndarray
     offer: np.ndarray
     channel: np.ndarray
+    accept_prob: np.ndarray | None = None
+    contact_cost: np.ndarray | None = None
+    offer_cost: np.ndarray | None = None
+    value: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.customer)
@@ -58,9 +75,21 @@ class ContactPlan:
                 "plan",
                 f"customer, offer and channel must have equal lengths (={n}, {len(self.offer)}, {len(self.channel)})",
             )
+        terms = [getattr(self, k) for k in ROW_TERMS]
+        if any(t is not None for t in terms) and any(t is None or len(t) != n for t in terms):
+            raise SimulationConfigError("plan", f"per-row terms {ROW_TERMS} come all together, one per row")
 
     def __len__(self) -> int:
         return len(self.customer)
+
+    @property
+    def has_terms(self) -> bool:
+        return self.accept_prob is not None
+
+    def take(self, idx: np.ndarray) -> ContactPlan:
+        """The rows at ``idx``, per-row terms included."""
+        terms = {k: None if getattr(self, k) is None else getattr(self, k)[idx] for k in ROW_TERMS}
+        return ContactPlan(self.customer[idx], self.offer[idx], self.channel[idx], **terms)
 
     @classmethod
     def empty(cls) -> ContactPlan:
@@ -102,6 +131,8 @@ def _codes(names: list[str], value: str | np.ndarray, n: int, what: str) -> np.n
 
 def worst_case_cost(cfg: SimConfig, plan: ContactPlan) -> np.ndarray:
     """Cost each row could reach: its contact cost plus the offer's cost if accepted."""
+    if plan.has_terms:
+        return plan.contact_cost + plan.offer_cost
     cc = cfg.call_centre
     contact = np.array(
         [cc.cost_per_attempt + cc.cost_per_connected] + [ch.cost_per_contact for ch in cfg.channels.values()]
@@ -133,14 +164,13 @@ def enforce_policy(
         raise SimulationConfigError(f"strategies.{strategy}", "planned an unknown offer code")
     if plan.channel.min() < 0 or plan.channel.max() >= n_ch:
         raise SimulationConfigError(f"strategies.{strategy}", "planned an unknown channel code")
+    fc = cfg.fatigue
+    rank = rank_within_customer(c)  # the first rows of a customer win
     keep = pop.stage[c] < 4
-    keep &= pop.contacts.sum(axis=0)[c] < cfg.fatigue.max_contacts_per_window
-    _, first = np.unique(c, return_index=True)
-    once = np.zeros(c.size, dtype=bool)
-    once[first] = True
-    keep &= once
+    keep &= rank < fc.max_contacts_per_month
+    keep &= pop.contacts.sum(axis=0)[c] + rank < fc.max_contacts_per_window
     idx = np.flatnonzero(keep)
-    kept = ContactPlan(c[idx], plan.offer[idx], plan.channel[idx])
+    kept = plan.take(idx)
     if cfg.budget_rule == "reserve" or uniforms is None:
         cost = worst_case_cost(cfg, kept)
         idx = idx[np.cumsum(cost) <= budget + 1e-9]
@@ -148,7 +178,30 @@ def enforce_policy(
         cost = row_outcomes(cfg, kept, *uniforms).cost
         over = np.flatnonzero(np.cumsum(cost) > budget + 1e-9)
         idx = idx[: over[0]] if over.size else idx
-    return ContactPlan(c[idx], plan.offer[idx], plan.channel[idx])
+    return plan.take(idx)
+
+
+def rank_within_customer(customer: np.ndarray) -> np.ndarray:
+    """0 for a customer's first row in the plan, 1 for the second, ..."""
+    order = np.argsort(customer, kind="stable")
+    sorted_c = customer[order]
+    starts = np.flatnonzero(np.r_[True, sorted_c[1:] != sorted_c[:-1]])
+    rank = np.empty(customer.size, np.int64)
+    rank[order] = np.arange(customer.size) - np.repeat(starts, np.diff(np.r_[starts, customer.size]))
+    return rank
+
+
+#: Shift of the month's uniforms for a customer's second, third... contact: each row keeps a
+#: uniform marginal (so its outcome has the right probability) from the same common random
+#: numbers, without the rows of one customer all succeeding or failing together.
+_GOLDEN = 0.6180339887498949
+
+
+def _row_uniform(u: np.ndarray, c: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    x = u[c]
+    if rank.any():
+        x = np.where(rank > 0, np.mod(x + rank * _GOLDEN, 1.0), x).astype(u.dtype)
+    return x
 
 
 @dataclass(frozen=True)
@@ -158,8 +211,9 @@ class RowOutcomes:
     attempted: np.ndarray  # a contact happened (store: the customer visited)
     reached: np.ndarray  # connected call, delivered message, store conversation
     accepted: np.ndarray
-    accept_prob: np.ndarray
+    accept_prob: np.ndarray  # given reached
     cost: np.ndarray  # contact cost of the attempt plus the offer's cost if accepted
+    offer_cost: np.ndarray  # the offer's cost, paid by the accepted rows
 
 
 def row_outcomes(
@@ -181,14 +235,31 @@ def row_outcomes(
     c, ch = plan.customer, plan.channel
     reach_p = np.array([cc.connect_rate] + [x.reach for x in chans], f32)[ch]
     visit_p = np.array([1.0] + [x.visit_prob if n == "store" else 1.0 for n, x in zip(names, chans)], f32)[ch]
-    mult = np.array([1.0] + [x.response_multiplier for x in chans], f32)[ch]
     is_store = np.array([False] + [n == "store" for n in names])[ch]
-    attempted = ~is_store | (u_store[c] < visit_p)
-    reached = attempted & (u_reach[c] < reach_p)
-    acc_p = np.minimum(np.array([o.accept_prob for o in cfg.offers.values()], f32)[plan.offer] * mult, f32(1.0))
-    accepted = reached & (u_accept[c] < acc_p)
-    per_contact = np.array([cc.cost_per_attempt] + [x.cost_per_contact for x in chans])[ch]
-    connected_cost = np.where(ch == CALL, cc.cost_per_connected, 0.0)
-    offer_cost = np.array([o.cost for o in cfg.offers.values()])[plan.offer]
+    rank = rank_within_customer(c)
+    ur, ua = _row_uniform(u_reach, c, rank), _row_uniform(u_accept, c, rank)
+    if plan.has_terms:
+        # The option's p_accept is the truth of a planned contact: a call still has to
+        # connect (and is then accepted with p_accept / connect rate; an option that
+        # promises more than the connect rate connects as often as it is accepted); the
+        # other channels' reach and store visits are inside p_accept already.
+        is_call = ch == CALL
+        p = plan.accept_prob.astype(f32)
+        reach_p = np.where(is_call, np.maximum(f32(cc.connect_rate), p), f32(1.0))
+        attempted = np.ones(c.size, bool)
+        acc_p = np.minimum(np.where(is_call, p / np.maximum(reach_p, f32(1e-12)), p), f32(1.0))
+        reached = ur < reach_p
+        per_contact = plan.contact_cost.astype(np.float64)
+        connected_cost = np.zeros(c.size)
+        offer_cost = plan.offer_cost.astype(np.float64)
+    else:
+        mult = np.array([1.0] + [x.response_multiplier for x in chans], f32)[ch]
+        attempted = ~is_store | (u_store[c] < visit_p)
+        reached = attempted & (ur < reach_p)
+        acc_p = np.minimum(np.array([o.accept_prob for o in cfg.offers.values()], f32)[plan.offer] * mult, f32(1.0))
+        per_contact = np.array([cc.cost_per_attempt] + [x.cost_per_contact for x in chans])[ch]
+        connected_cost = np.where(ch == CALL, cc.cost_per_connected, 0.0)
+        offer_cost = np.array([o.cost for o in cfg.offers.values()])[plan.offer]
+    accepted = reached & (ua < acc_p)
     cost = attempted * per_contact + (reached & (ch == CALL)) * connected_cost + accepted * offer_cost
-    return RowOutcomes(attempted, reached, accepted, acc_p, cost)
+    return RowOutcomes(attempted, reached, accepted, acc_p, cost, offer_cost)

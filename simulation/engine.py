@@ -29,6 +29,8 @@ from .contacts import CALL, ContactPlan, channel_names, enforce_policy, row_outc
 from .errors import SimulationConfigError
 from .kpis import Recorder, RunResult
 from .lifecycle import HazardTables, step_lifecycle
+from .base import CustomerBase
+from .lifecycle import exit_hazard
 from .population import Population, join, new_population
 from .stages import ACQUISITION, DECLINE, MATURITY, STAGE_NAMES, TIER_NAMES
 from .strategies.base import Strategy
@@ -49,7 +51,13 @@ class Simulation:
     random numbers.
     """
 
-    def __init__(self, config: SimConfig, strategy: Strategy, seed: int | np.random.SeedSequence | Streams) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        strategy: Strategy,
+        seed: int | np.random.SeedSequence | Streams,
+        base: CustomerBase | None = None,
+    ) -> None:
         if not isinstance(config, SimConfig):
             raise SimulationConfigError(
                 "config",
@@ -68,7 +76,10 @@ class Simulation:
         self.strategy = strategy
         self.streams = seed if isinstance(seed, Streams) else Streams.from_seed(seed)
         self.env = simpy.Environment()
-        self.population: Population = new_population(config, self.streams)
+        # The planner's own base (simulation.base) or the configured synthetic population.
+        self.population: Population = (
+            new_population(config, self.streams) if base is None else base.population(config, self.streams)
+        )
         self.tables = HazardTables.from_config(config)
         self.call_centre = CallCentre(
             self.env,
@@ -131,10 +142,10 @@ class Simulation:
         if self.env.now < (t + 1) * MONTH_SECONDS:
             yield self.env.timeout((t + 1) * MONTH_SECONDS - self.env.now)
 
-        # Rows executed: every non-call row, and the calls the seats dialled (the first
-        # rows of the dial list, which agents take in order).
+        # Rows executed: every non-call row, and the calls the seats dialled (positions in
+        # the dial list: its first rows, or each day's share of it under "drop").
         executed = ~is_call
-        executed[call_rows[: calls.dialled.size]] = True
+        executed[call_rows[calls.placed]] = True
         reached = executed & out.reached
         accepted = executed & out.accepted
         r_cust = plan.customer[reached]
@@ -142,18 +153,18 @@ class Simulation:
         a_cust, a_offer = plan.customer[a_rows], plan.offer[a_rows]
         recover_u = u_accept[a_cust] / np.maximum(out.accept_prob[a_rows], F32(1e-12))
         self._apply_offers(t, a_cust, a_offer, recover_u)
-        pop.contacts[t % W][r_cust] = 1
+        np.add.at(pop.contacts[t % W], r_cust, 1)
         pop.ever_dialed[calls.dialled] = True
         pop.ever_connected[calls.dialled[calls.connected]] = True
         pop.ever_accepted[a_cust] = True
-        offer_costs = np.array([o.cost for o in cfg.offers.values()])
-        offer_cost = float(offer_costs[a_offer].sum())
+        offer_cost = float(out.offer_cost[accepted].sum())
         contact_cost = float(out.cost[executed].sum()) - offer_cost
+        value_credited = float(plan.value[accepted].sum()) if plan.has_terms else 0.0
 
         # Billing for the month (lines in arrears pay nothing this month).
         live = pop.stage < 4
         paying = live & (pop.arrears == 0)
-        arpu = arpu_now(cfg, pop)
+        arpu = arpu_now(cfg, pop) + np.where(pop.offer_end > t, pop.arpu_uplift, F32(0.0))
         self.last_arpu = np.where(live, arpu, F32(0.0))
         revenue = float(arpu[paying].sum(dtype=np.float64))
         n_suspended = int(suspended(cfg, pop).sum())
@@ -195,6 +206,7 @@ class Simulation:
             "contact_cost": contact_cost,
             "offer_cost": offer_cost,
             "cost": contact_cost + offer_cost,
+            "value_credited": value_credited,
             "planned": len(raw),
             "contacts_planned": len(plan),
             "contacts_reached": int(r_cust.size),
@@ -207,6 +219,7 @@ class Simulation:
             "cc_staffed_s": calls.staffed_seconds,
             "cc_utilisation": calls.utilisation,
             "inbound_calls": len(calls.inbound_waits),
+            "inbound_abandoned": calls.inbound_abandoned,
             "inbound_mean_wait_s": float(np.mean(calls.inbound_waits)) if calls.inbound_waits else float("nan"),
             "detect_flagged": flagged,
             "detect_true": truly,
@@ -223,6 +236,8 @@ class Simulation:
         self.recorder.month(row)
         if calls.inbound_waits:
             self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
+        if calls.inbound_abandon_waits:
+            self.recorder.inbound_abandon_waits.append(np.asarray(calls.inbound_abandon_waits))
 
     # ------------------------------------------------------------------ effects
     def _apply_offers(self, t: int, cust: np.ndarray, offer: np.ndarray, recover_u: np.ndarray) -> None:
@@ -231,7 +246,9 @@ class Simulation:
             return
         pop, offers = self.population, list(self.config.offers.values())
         term = np.array([o.term_months for o in offers])[offer]
-        pop.offer_end[cust] = t + 1 + term
+        # The offer runs `term` months from this one (optimizer.value_model's convention).
+        pop.offer_end[cust] = t + term
+        pop.arpu_uplift[cust] = np.array([o.arpu_uplift for o in offers], F32)[offer]
         pop.offer_churn_mult[cust] = np.array([o.churn_multiplier for o in offers], F32)[offer]
         pop.shift_arpu[cust] = 1.0 + np.array([o.arpu_shift for o in offers], F32)[offer]
         pop.shift_mou[cust] = 1.0 + np.array([o.mou_shift for o in offers], F32)[offer]
@@ -244,6 +261,34 @@ class Simulation:
         pop.months_in_stage[rec] = 0
         pop.level_voice[rec] = 1.0
         pop.level_data[rec] = 1.0
+
+    def _residual_value(self) -> float:
+        """Expected margin after the horizon of the initial customers alive at its end.
+
+        ``residual_months`` months, from the hazard each has now (fatigue aside: it fades
+        within its window) and what remains of a running offer, by the one value model.
+        """
+        cfg, pop = self.config, self.population
+        if cfg.residual_months == 0:
+            return 0.0
+        from optimizer.value_model import expected_margin
+
+        H = cfg.horizon_months
+        alive = np.flatnonzero(pop.stage[: pop.n_initial] < 4)
+        h = exit_hazard(cfg, self.tables, pop, H)[alive].astype(np.float64)
+        running = pop.offer_end[alive] > H
+        # exit_hazard already applied a running offer's multiplier; expected_margin wants the base.
+        mult = np.where(running, pop.offer_churn_mult[alive], 1.0).astype(np.float64)
+        base_h = np.where(running, h / np.maximum(mult, 1e-12), h)
+        left = np.where(running, pop.offer_end[alive] - H, 0)
+        uplift = np.where(running, pop.arpu_uplift[alive], 0.0)
+        arpu = arpu_now(cfg, pop)[alive].astype(np.float64)
+        first = cfg.margin * (arpu + uplift)  # month H: billed for sure
+        later = expected_margin(
+            arpu, base_h, cfg.residual_months - 1, margin=cfg.margin,
+            churn_multiplier=mult, term_months=left, arpu_uplift=uplift,
+        )
+        return float(first.sum() + later.sum())
 
     def _reenter(self, mask: np.ndarray) -> None:
         """A re-entry is the same person on a new number: the slot restarts in acquisition."""
@@ -286,6 +331,8 @@ class Simulation:
         tot["mid_high_churn_called"] = called_rate
         tot["mid_high_churn_reduction"] = 1.0 - called_rate / all_rate if all_rate and called.any() else float("nan")
         tot["initial_customers"] = float(n0)
+        tot["customers_retained"] = float(initial_live.sum())
+        tot["residual_value"] = self._residual_value()
         tot["lifetime_sum_initial"] = float(
             np.where(pop.first_exit_month[:n0] >= 0, pop.first_exit_month[:n0] + 1, 0).sum()
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .base import CustomerBase
 from .config import SimConfig
 from .engine import Simulation
 from .errors import SimulationConfigError
@@ -145,8 +146,9 @@ def _run_one(
     seed: np.random.SeedSequence,
     replication: int,
     label: str,
+    base: CustomerBase | None = None,
 ) -> tuple[int, str, RunResult]:
-    return replication, label, Simulation(config, strategy, seed).run()
+    return replication, label, Simulation(config, strategy, seed, base).run()
 
 
 def run_experiment(
@@ -157,8 +159,14 @@ def run_experiment(
     seed: int = 0,
     workers: int = 1,
     backend: str = "processes",
+    base: CustomerBase | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExperimentResult:
-    """Run every strategy on ``replications`` common seeds; see the module docstring."""
+    """Run every strategy on ``replications`` common seeds; see the module docstring.
+
+    ``base`` simulates the planner's own customers (:mod:`simulation.base`) instead of the
+    configured synthetic population; ``progress(done, total)`` is called as runs finish.
+    """
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise SimulationConfigError("replications", f"(={replications!r}) must be an integer >= 1")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -174,9 +182,15 @@ def run_experiment(
         if strat.uses_calls and config.call_centre.seats == 0:
             raise SimulationConfigError("call_centre.seats", f"(=0) must be > 0: strategy {name!r} places calls")
     seeds = replication_seeds(seed, replications)
-    tasks = [(config, strat, seeds[r], r, label) for r in range(replications) for label, strat in strategies.items()]
+    tasks = [
+        (config, strat, seeds[r], r, label, base) for r in range(replications) for label, strat in strategies.items()
+    ]
     if workers == 1:
-        results = [_run_one(*task) for task in tasks]
+        results = []
+        for task in tasks:
+            results.append(_run_one(*task))
+            if progress is not None:
+                progress(len(results), len(tasks))
     elif backend == "dask":
         import dask  # optional dependency
 

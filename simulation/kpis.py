@@ -44,12 +44,18 @@ TOTAL_KPIS: tuple[str, ...] = (
     "inbound_mean_wait_s",
     "inbound_p_wait",
     "inbound_service_level",
+    "inbound_p_abandon",
+    "inbound_mean_wait_all_s",
     "detection_precision",
     "detection_recall",
     "mid_high_churn_all",
     "mid_high_churn_called",
     "mid_high_churn_reduction",
     "mean_active",
+    "customers_retained",
+    "margin_value",
+    "residual_value",
+    "value_credited",
 )
 
 
@@ -69,6 +75,8 @@ class Recorder:
         self.cfg = cfg
         self.rows: list[dict[str, float]] = []
         self.inbound_waits: list[np.ndarray] = []
+        # Waits of hotline callers who hung up (time until they did); the engine appends.
+        self.inbound_abandon_waits: list[np.ndarray] = []
 
     def month(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -83,6 +91,8 @@ class Recorder:
         tot["revenue"] = float(ts["revenue"].sum())
         tot["cost"] = float(ts["cost"].sum())
         tot["net_value"] = tot["revenue"] - tot["cost"]
+        tot["margin_value"] = cfg.margin * tot["revenue"]
+        tot["value_credited"] = float(ts["value_credited"].sum())
         disc = (1.0 + cfg.monthly_discount_rate) ** -ts["month"].to_numpy(dtype=float)
         tot["discounted_net_value"] = float(((ts["revenue"] - ts["cost"]) * disc).sum())
         tot["clv"] = tot["discounted_net_value"] / cfg.population.customers
@@ -104,6 +114,11 @@ class Recorder:
         tot["inbound_p_wait"] = float((waits > 0).mean()) if waits.size else float("nan")
         sl = cfg.call_centre.service_level_seconds
         tot["inbound_service_level"] = float((waits <= sl).mean()) if waits.size else float("nan")
+        # The three above are over served callers; these two count those who hung up too.
+        abandoned = float(ts["inbound_abandoned"].sum())
+        tot["inbound_p_abandon"] = _ratio(abandoned, abandoned + waits.size)
+        all_waits = np.concatenate([waits, *self.inbound_abandon_waits])
+        tot["inbound_mean_wait_all_s"] = float(all_waits.mean()) if all_waits.size else float("nan")
         tot["detection_precision"] = _ratio(float(ts["detect_both"].sum()), float(ts["detect_flagged"].sum()))
         tot["detection_recall"] = _ratio(float(ts["detect_both"].sum()), float(ts["detect_true"].sum()))
         for s in STAGE_NAMES:

@@ -89,6 +89,14 @@ def exit_hazard(
 ) -> np.ndarray:
     """Monthly exit probability e_i of every slot (zero for exited and pending slots)."""
     lc = cfg.lifecycle
+    if pop.own_hazard is not None:
+        # A customer's own hazard (fitted or scored from data) already prices its stage,
+        # tier, tenure and contract: only fatigue and a running offer move it.
+        e = np.where(pop.stage < 4, pop.own_hazard, np.float32(0.0))
+        if fatigue is not None:
+            e = e * fatigue
+        e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
+        return np.minimum(e, np.float32(1.0))
     nt = len(TIER_NAMES)
     idx = pop.stage.astype(np.int16) * nt + pop.tier
     e = tables.exit[idx]

@@ -62,6 +62,10 @@ class Population:
     ever_connected: np.ndarray  # bool
     ever_accepted: np.ndarray  # bool
     true_churned: np.ndarray  # bool, left for a competitor at least once
+    arpu_uplift: np.ndarray  # float32 yuan added to the bill while the accepted offer runs
+    # float32 monthly exit hazard of each slot from the customer's own data (a base built
+    # from a customers table, simulation.base); None: the lifecycle's hazard tables apply.
+    own_hazard: np.ndarray | None = None
 
     @property
     def slots(self) -> int:
@@ -166,6 +170,7 @@ def new_population(cfg: SimConfig, streams: Streams) -> Population:
         ever_connected=np.zeros(S, dtype=bool),
         ever_accepted=np.zeros(S, dtype=bool),
         true_churned=np.zeros(S, dtype=bool),
+        arpu_uplift=np.zeros(S, dtype=np.float32),
     )
 
 

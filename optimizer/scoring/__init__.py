@@ -16,7 +16,9 @@ from .mapping import CustomerMapping, load_customers, load_mapping
 from .policy_eval import PolicyValue, evaluate_policies, ips_value
 from .prepare import PrepareConfig, Prepared, load_prepare_config, prepare
 from .retention import (
+    ExitHazards,
     SBGFit,
+    fit_exit_hazards,
     fit_sbg,
     fit_sbg_cohorts,
     fit_sbg_hazard,
@@ -39,6 +41,7 @@ __all__ = [
     "Arm",
     "CampaignResult",
     "CustomerMapping",
+    "ExitHazards",
     "MappingError",
     "PolicyValue",
     "PrepareConfig",
@@ -53,6 +56,7 @@ __all__ = [
     "behaviour_segments",
     "evaluate_policies",
     "evaluate_rule",
+    "fit_exit_hazards",
     "fit_sbg",
     "fit_sbg_cohorts",
     "fit_sbg_hazard",

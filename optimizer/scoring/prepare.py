@@ -16,8 +16,11 @@ p * offer_cost)):
 
 * ``p_accept`` = channel response x offer response multiplier (assumptions from the config:
   the snapshot has no campaign history, so response cannot be estimated from it);
-* ``value`` = offer churn_reduction x P(churn within horizon) x residual value: the margin an
-  accepted retention offer is expected to save;
+* ``value`` = the margin an accepted offer keeps, by the one value model
+  (:func:`optimizer.value_model.option_value`): the customer's monthly exit hazard (the sBG
+  posterior mean given the months survived) multiplied by ``1 - churn_reduction`` for the
+  retention horizon, margin counted over 24 months; the scenario's ``simulation:`` section
+  carries the same hazards, effects and margin, so the plan test replays the same world;
 * ``contact_cost`` from the channel, ``offer_cost`` from the offer.
 
 The keep/develop/retrench policy reaches the scenario as data: ``policy_channels`` restricts
@@ -36,6 +39,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..value_model import OfferEffect, option_value
 from . import lifecycle, retention, segments, tags, value
 from .config import parse_model
 from .errors import MappingError, ScoringError
@@ -150,33 +154,30 @@ def _retention(cust: pd.DataFrame, cfg: RetentionCfg) -> tuple[pd.DataFrame, dic
     for col in (cfg.tenure, cfg.churned, cfg.arpu) + ((cfg.by,) if cfg.by else ()):
         if col not in cust.columns:
             raise MappingError(f"retention: column '{col}' not in mapped customers")
-    groups = cust[cfg.by].astype(str) if cfg.by else pd.Series("all", index=cust.index)
-    # "cohort": tenure is the duration and the churn flag the event, the usual survival reading
-    # of a churn snapshot (churners left in month t; stayers are censored after t months).
-    # "window": each row is one month observed at tenure t (churned during it or not).
-    t = cust[cfg.tenure].to_numpy(float)
-    y = cust[cfg.churned].to_numpy(bool)
+    try:
+        fitted = retention.fit_exit_hazards(cust, tenure=cfg.tenure, churned=cfg.churned, by=cfg.by, likelihood=cfg.likelihood)
+    except ScoringError as exc:
+        raise MappingError(f"retention: {exc}") from None
+    groups = cust[cfg.by].astype(str).to_numpy() if cfg.by else np.full(len(cust), "all", dtype=object)
+    t = np.maximum(cust[cfg.tenure].to_numpy(float), 0.0)
     p_churn = np.full(len(cust), np.nan)
     resid = np.full(len(cust), np.nan)
-    fits: dict[str, retention.SBGFit] = {}
-    for g in sorted(groups.unique()):
-        idx = (groups == g).to_numpy()
-        try:
-            if cfg.likelihood == "cohort":
-                fit = retention.fit_sbg(t[idx & y], t[idx & ~y], period_months=1)
-            else:  # tenure-0 rows have not completed a month: no hazard information
-                use = idx & (t >= 1)
-                fit = retention.fit_sbg_hazard(t[use], y[use], period_months=1)
-        except ScoringError as exc:
-            raise MappingError(f"retention: cannot fit group '{g}' of column '{cfg.by}': {exc}") from None
-        fits[g] = fit
-        n = np.maximum(t[idx], 0.0)
+    for g, fit in fitted.fits.items():
+        idx = groups == g
+        n = t[idx]
         # P(churn within the next horizon | active after n months) = 1 - S(n + H) / S(n)
         p_churn[idx] = 1.0 - retention.survival(fit, n + cfg.horizon_months) / retention.survival(fit, n)
         margin = cfg.margin * cust[cfg.arpu].to_numpy(float)[idx]
         resid[idx] = retention.residual_value(fit, margin, cfg.discount_rate, n)
-    out = pd.DataFrame({f"p_churn_{cfg.horizon_months}m": p_churn, "residual_value": resid}, index=cust.index)
-    return out, fits
+    out = pd.DataFrame(
+        {"exit_hazard": fitted.hazard, f"p_churn_{cfg.horizon_months}m": p_churn, "residual_value": resid}, index=cust.index
+    )
+    return out, fitted.fits
+
+
+def _effect(offer: OfferCfg, term_months: int) -> OfferEffect:
+    """An offer removes ``churn_reduction`` of the churn risk for the retention horizon."""
+    return OfferEffect(churn_multiplier=1.0 - offer.churn_reduction, term_months=term_months)
 
 
 def prepare(cfg: PrepareConfig, table: pd.DataFrame | None = None) -> Prepared:
@@ -233,9 +234,12 @@ def prepare(cfg: PrepareConfig, table: pd.DataFrame | None = None) -> Prepared:
                         "offer_id": offer_id,
                         "channel_id": channel_id,
                         "p_accept": min(1.0, ch.response * offer.response_multiplier),
-                        "value": offer.churn_reduction
-                        * sub[f"p_churn_{h}m"].to_numpy()
-                        * sub["residual_value"].to_numpy(),
+                        "value": option_value(
+                            sub[cfg.retention.arpu].to_numpy(float),
+                            sub["exit_hazard"].to_numpy(),
+                            _effect(offer, h),
+                            margin=cfg.retention.margin,
+                        ),
                         "contact_cost": ch.contact_cost,
                         "offer_cost": offer.offer_cost,
                     }
@@ -252,6 +256,16 @@ def prepare(cfg: PrepareConfig, table: pd.DataFrame | None = None) -> Prepared:
         "channels": {c: {} for c in cfg.channels},
         "offers": {o: {} for o in cfg.offers},
         "contact_policy": {"max_contacts": cfg.scenario.max_contacts},
+    }
+    # How the plan test reads this base: the same hazards, offer effects and margin as the values.
+    calls = [c for c in cfg.channels if "call" in c]
+    scen["simulation"] = {
+        "margin": cfg.retention.margin,
+        "hazards": {"tenure": cfg.retention.tenure, "churned": cfg.retention.churned, "by": cfg.retention.by},
+        "offers": {
+            o: {"churn_multiplier": _effect(offer, h).churn_multiplier, "term_months": h} for o, offer in cfg.offers.items()
+        },
+        **({"call_channel": calls[0]} if len(calls) == 1 else {}),
     }
     if cfg.scenario.budget is not None:
         scen["budget"] = cfg.scenario.budget

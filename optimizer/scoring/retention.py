@@ -35,7 +35,9 @@ from scipy import optimize, special
 from .errors import ScoringError
 
 __all__ = [
+    "ExitHazards",
     "SBGFit",
+    "fit_exit_hazards",
     "fit_sbg",
     "fit_sbg_cohorts",
     "fit_sbg_hazard",
@@ -244,3 +246,97 @@ def fit_sbg_cohorts(
         active = r == big_t
         fits[str(name)] = fit_sbg(r[~active], big_t[active] - 1.0, period_months=period_months)
     return fits
+
+
+# --- per-customer hazards from a churn snapshot -----------------------------------------
+
+
+_TRUE = {"true", "yes", "1", "1.0", "y", "t"}
+_FALSE = {"false", "no", "0", "0.0", "n", "f"}
+
+
+def _flag(column: pd.Series, name: str) -> NDArray[np.bool_]:
+    """A churn flag as booleans: bool, 0/1, or text (true/false, yes/no, 1/0) from a CSV."""
+    if pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(bool)
+    text = column.astype(str).str.strip().str.lower()
+    bad = ~text.isin(_TRUE | _FALSE)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ScoringError(f"column {name!r}, row {row + 1}: {column.iloc[row]!r} is not a churn flag (true/false, yes/no, 1/0)")
+    return text.isin(_TRUE).to_numpy()
+
+
+@dataclass(frozen=True)
+class ExitHazards:
+    """sBG fits per group of a customers table, and each customer's monthly exit hazard.
+
+    A customer still active after ``n`` months has the posterior mean churn probability
+    ``alpha / (alpha + beta + n)``: in the sBG model an individual's hazard is constant, so
+    this is the constant monthly hazard the lifecycle simulator and the value model use.
+    """
+
+    hazard: NDArray[np.float64]  # per customer (row order of the table)
+    fits: dict[str, SBGFit]
+    table: pd.DataFrame  # one row per group: the fit and how well it matches the data
+    by: str | None
+    likelihood: str
+
+
+def fit_exit_hazards(
+    customers: pd.DataFrame,
+    *,
+    tenure: str,
+    churned: str,
+    by: str | None = None,
+    likelihood: str = "cohort",
+) -> ExitHazards:
+    """Fit one sBG model per ``by`` group from the ``tenure`` (months) and ``churned`` columns.
+
+    ``likelihood="cohort"`` reads tenure as the duration and the churn flag as the event
+    (churners left in month t; stayers are censored after t months), the usual survival
+    reading of a churn snapshot; ``"window"`` reads each row as one month observed at tenure
+    t. Raises :class:`ScoringError` naming the group when a group cannot be fitted.
+    """
+    for col in (tenure, churned) + ((by,) if by else ()):
+        if col not in customers.columns:
+            raise ScoringError(f"column {col!r} not in the customers table (columns: {', '.join(map(str, customers.columns))})")
+    if likelihood not in ("cohort", "window"):
+        raise ScoringError(f"likelihood(={likelihood!r}) must be 'cohort' or 'window'")
+    groups = customers[by].astype(str).to_numpy() if by else np.full(len(customers), "all", dtype=object)
+    t = pd.to_numeric(customers[tenure], errors="coerce").to_numpy(float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        bad = int(np.flatnonzero(~(np.isfinite(t) & (t >= 0)))[0])
+        raise ScoringError(f"column {tenure!r}, row {bad + 1}: tenure must be a number of months >= 0 (got {customers[tenure].iloc[bad]!r})")
+    y = _flag(customers[churned], churned)
+    hazard = np.full(len(customers), np.nan)
+    fits: dict[str, SBGFit] = {}
+    rows = []
+    for g in sorted(set(groups)):
+        idx = groups == g
+        try:
+            if likelihood == "cohort":
+                fit = fit_sbg(t[idx & y], t[idx & ~y], period_months=1)
+            else:  # tenure-0 rows have not completed a month: no hazard information
+                use = idx & (t >= 1)
+                fit = fit_sbg_hazard(t[use], y[use], period_months=1)
+        except ScoringError as exc:
+            raise ScoringError(f"cannot fit group {g!r}" + (f" of column {by!r}" if by else "") + f": {exc}") from None
+        fits[g] = fit
+        hazard[idx] = fit.alpha / (fit.alpha + fit.beta + t[idx])
+        # Fit check: churners expected within the observed tenures against those observed.
+        expected = float(np.sum(1.0 - survival(fit, t[idx]))) if likelihood == "cohort" else float(np.sum(hazard[idx]))
+        rows.append(
+            {
+                "group": g,
+                "customers": int(idx.sum()),
+                "churned": int((idx & y).sum()),
+                "alpha": fit.alpha,
+                "beta": fit.beta,
+                "log_likelihood": fit.log_likelihood,
+                "at_bound": fit.at_bound,
+                "mean_monthly_hazard_active": float(np.mean(hazard[idx & ~y])) if (idx & ~y).any() else float("nan"),
+                "churned_expected_by_fit": expected,
+            }
+        )
+    return ExitHazards(hazard, fits, pd.DataFrame(rows), by, likelihood)

@@ -34,17 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.value_model import stay_months
+
 from ..stages import DECLINE, GROWTH, MATURITY, STAGE_NAMES, TIER_NAMES
 from ..view import MonthView
 
 __all__ = ["OptionEstimates", "estimate_options", "stay_months"]
-
-
-def stay_months(h: np.ndarray, months: int | np.ndarray) -> np.ndarray:
-    """S_T(h): expected months on the network within the next T months at hazard h."""
-    h = np.clip(np.asarray(h, dtype=np.float64), 1e-9, 1.0)
-    q = 1.0 - h
-    return q * (1.0 - q**months) / h
 
 
 @dataclass(frozen=True)

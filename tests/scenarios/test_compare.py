@@ -1,6 +1,5 @@
 """Optimizer vs rule and score targeting at equal budget; every plan through verify_plan."""
 
-import numpy as np
 import pytest
 
 from optimizer import InputError, solve, verify_plan
@@ -11,7 +10,6 @@ from scenarios.compare import (
     headline,
     rule_targeting,
     score_targeting,
-    simulated_comparison,
 )
 
 
@@ -61,10 +59,3 @@ def test_bad_baselines(problem):
         baseline_plan(problem, score_targeting("score500", "data_pack", "sms"))
     with pytest.raises(InputError, match="baseline"):
         baseline_plan(problem, rule_targeting("arpuu > 1", "data_pack", "sms"))
-
-
-def test_simulated_comparison_has_confidence_intervals():
-    table = simulated_comparison(customers=800, months=3, budget_per_month=1000, seats=2, replications=2)
-    assert set(table["strategy"]) == {"rule", "score", "optimizer"}
-    assert {"mean_diff", "ci_low", "ci_high"} <= set(table.columns)
-    assert np.isfinite(table["mean_diff"]).all()

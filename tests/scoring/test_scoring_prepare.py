@@ -1,4 +1,4 @@
-"""The telco prepare pipeline: option values follow their documented formula, rules hold."""
+"""The telco prepare pipeline: option values follow the one value model, rules hold."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from optimizer.scoring import retention as rt
 from optimizer.scoring.config import load_yaml
 from optimizer.scoring.prepare import load_prepare_config, prepare
 from optimizer.scoring.tags import evaluate
+from optimizer.value_model import OfferEffect, option_value
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "telco_prepare.yaml"
 
@@ -26,9 +27,11 @@ def prepared():
 def test_option_values_follow_formula(prepared) -> None:
     cfg, res = prepared
     cust = res.customers.set_index("customer_id")
-    o = res.options.join(cust[["p_churn_12m", "residual_value"]], on="customer_id")
-    reduction = o["offer_id"].map({k: v.churn_reduction for k, v in cfg.offers.items()})
-    np.testing.assert_allclose(o["value"], reduction * o["p_churn_12m"] * o["residual_value"])
+    o = res.options.join(cust[["exit_hazard", "arpu"]], on="customer_id")
+    for offer_id, offer in cfg.offers.items():
+        rows = o[o["offer_id"] == offer_id]
+        effect = OfferEffect(1.0 - offer.churn_reduction, cfg.retention.horizon_months)
+        np.testing.assert_allclose(rows["value"], option_value(rows["arpu"], rows["exit_hazard"], effect, margin=0.3))
     resp = o["channel_id"].map({k: v.response for k, v in cfg.channels.items()})
     mult = o["offer_id"].map({k: v.response_multiplier for k, v in cfg.offers.items()})
     np.testing.assert_allclose(o["p_accept"], np.minimum(1.0, resp * mult))
@@ -38,6 +41,11 @@ def test_option_values_follow_formula(prepared) -> None:
     n = row["tenure_months"]
     assert row["p_churn_12m"] == pytest.approx(1 - rt.survival(fit, n + 12) / rt.survival(fit, n))
     assert row["residual_value"] == pytest.approx(float(rt.residual_value(fit, 0.3 * row["arpu"], 0.01, n)), rel=1e-12)
+    # the monthly hazard the value (and the plan test) uses: the posterior mean given n months
+    assert row["exit_hazard"] == pytest.approx(fit.alpha / (fit.alpha + fit.beta + n), rel=1e-12)
+    sim = res.scenario["simulation"]
+    assert sim["hazards"] == {"tenure": "tenure_months", "churned": "churned", "by": "contract"}
+    assert sim["call_channel"] == "outbound_call" and sim["margin"] == 0.3
 
 
 def test_eligibility_policy_and_contact_rules(prepared) -> None:
