@@ -132,8 +132,9 @@ def plan_test_command(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = ProgressBar(not args.no_progress, total, f"plan test {inputs.name}")
-        bar.advance()
+            bar = ProgressBar(not args.no_progress, total, f"plan test {inputs.name}: replications x strategies")
+        if done:
+            bar.advance()
 
     try:
         result = run_plan_test(
@@ -186,7 +187,8 @@ def _compare(args: argparse.Namespace) -> int:
     if args.simulate:
         from .plan_test import run_plan_test, sentence
 
-        tested = run_plan_test(inputs, replications=args.replications, workers=args.workers, baselines=_baselines(args, problem))
+        tested = run_plan_test(inputs, replications=args.replications, workers=args.workers,
+                               baselines=_baselines(args, problem), problem=problem)
         simulated = tested.strategies[tested.strategies["measure"].isin(["spend", "expected_return", "net_value", "acceptances"])]
         extra.append((out / "simulated_comparison.csv", lambda tmp: simulated.to_csv(tmp, index=False, float_format="%.10g")))
     paths = write_table(table, out, "comparison", extra=extra)

@@ -156,13 +156,14 @@ def _jsonable(obj: Any) -> Any:
 # --------------------------------------------------------------------------- the world
 
 
-def build_world(inputs: ScenarioInputs, *, effects: str | None = None) -> tuple[World, str]:
-    """The scenario's problem, settings, simulated base and offer effects; and the effects mode."""
+def build_world(inputs: ScenarioInputs, *, effects: str | None = None, problem: Problem | None = None) -> tuple[World, str]:
+    """The scenario's problem (``problem`` if built already), settings, simulated base and
+    offer effects; and the effects mode."""
     from optimizer.demo import OFFERS as DEMO_OFFERS
     from optimizer.demo import offer_effect
     from simulation import SimulationConfigError, base_from_customers
 
-    problem = inputs.problem()
+    problem = inputs.problem() if problem is None else problem
     scenario = problem.scenario
     settings = scenario.simulation or SimulationSettings()
     notes: list[dict[str, Any]] = []
@@ -370,11 +371,12 @@ def run_plan_test(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     baselines: Sequence[Any] | None = None,
+    problem: Problem | None = None,
 ) -> PlanTest:
     """Replay ``plan`` (a 0/1 choice, a plan file, or None: the optimizer's plan) on the scenario's base.
 
     ``baselines`` (:class:`scenarios.compare.Baseline`) replace the scenario's default rule
-    and score baselines.
+    and score baselines; ``problem`` is ``inputs.problem()`` when the caller has it already.
     """
     from optimizer.cli import AUTO_DECOMPOSE_CUSTOMERS
     from optimizer.solve import solve
@@ -382,7 +384,7 @@ def run_plan_test(
 
     from .compare import baseline_plan, default_baselines
 
-    world, mode = build_world(inputs, effects=effects)
+    world, mode = build_world(inputs, effects=effects, problem=problem)
     problem, settings = world.problem, world.settings
     notes = list(world.assumptions)
     if plan is None:

@@ -155,7 +155,8 @@ def build_report(
     if simulate:
         from .plan_test import run_plan_test
 
-        simulated = run_plan_test(inputs, result.chosen, replications=replications, workers=workers, baselines=baselines)
+        simulated = run_plan_test(inputs, result.chosen, replications=replications, workers=workers, baselines=baselines,
+                                  problem=problem)
     fingerprint = {
         "scenario": problem.scenario.name,
         "inputs_sha256": dict(problem.sources),

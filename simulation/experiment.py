@@ -165,7 +165,8 @@ def run_experiment(
     """Run every strategy on ``replications`` common seeds; see the module docstring.
 
     ``base`` simulates the planner's own customers (:mod:`simulation.base`) instead of the
-    configured synthetic population; ``progress(done, total)`` is called as runs finish.
+    configured synthetic population; ``progress(done, total)`` is called before the first run
+    (done = 0) and as runs finish (in one process; with workers, once at the start).
     """
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise SimulationConfigError("replications", f"(={replications!r}) must be an integer >= 1")
@@ -185,6 +186,8 @@ def run_experiment(
     tasks = [
         (config, strat, seeds[r], r, label, base) for r in range(replications) for label, strat in strategies.items()
     ]
+    if progress is not None:
+        progress(0, len(tasks))
     if workers == 1:
         results = []
         for task in tasks:

@@ -1,5 +1,6 @@
 """The approval report: content, self-containment, and a render in real headless Chromium."""
 
+import html
 import re
 import shutil
 import subprocess
@@ -69,3 +70,16 @@ def test_renders_in_headless_chromium_without_console_errors(report):
     # page console messages are logged as CONSOLE(line) "message"; none may appear
     console = [line for line in run.stderr.splitlines() if re.search(r"CONSOLE\(\d+\)|Uncaught|Refused to load", line)]
     assert not console, console
+
+
+def test_simulate_puts_the_plan_test_of_this_plan_in_the_report(small):
+    data = build_report(small, frontier_points=0, simulate=True, replications=3)
+    test = data.simulated
+    # the very plan the report approves, replayed on the same base
+    assert test.planned["net_value"] == pytest.approx(data.summary["objective"], rel=1e-9)
+    page = render_html(data)
+    assert 'id="plan-test"' in page and "What the simulation assumed" in page
+    assert f"{test.simulated['net_value']['mean']:,.0f} yuan" in page
+    assert f"{test.replications} replications" in page and f"{test.horizon_months}-month horizon" in page
+    for gap in test.gaps:  # each difference is explained beside it
+        assert html.escape(gap["causes"][0]) in page
