@@ -128,23 +128,30 @@ def plan_test_command(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"(={args.seed}) must be >= 0", key="--seed")
     bar: ProgressBar | None = None
+    if args.every_month and args.plan is not None:
+        raise InputError("--every-month re-plans each month; it takes no --plan", key="--plan")
+    if not args.every_month and args.budget_per_month is not None:
+        raise InputError("applies with --every-month", key="--budget-per-month")
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = ProgressBar(not args.no_progress, total, f"plan test {inputs.name}: replications x strategies")
+            what = "every month" if args.every_month else "plan test"
+            bar = ProgressBar(not args.no_progress, total, f"{what} {inputs.name}: replications x strategies")
         if done:
             bar.advance()
 
+    out = Path(args.out) if args.out is not None else Path("out") / inputs.name
+    if args.every_month:
+        return _monthly(args, inputs, out, progress, lambda: bar)
     try:
         result = run_plan_test(
             inputs, args.plan, effects=args.effects, replications=args.replications, seed=args.seed,
-            horizon_months=args.horizon, workers=args.workers, progress=progress,
+            horizon_months=args.horizon, workers=args.workers, progress=progress, seats=args.seats,
         )
     finally:
         if bar is not None:
             bar.stop()
-    out = Path(args.out) if args.out is not None else Path("out") / inputs.name
     paths = write_plan_test(result, out)
     print(sentence(result))
     rows = [(k, result.planned[k], result.simulated[k]) for k in ("spend", "expected_return", "net_value", "acceptances", "calls")]
@@ -155,6 +162,31 @@ def plan_test_command(args: argparse.Namespace) -> int:
         print(f"share of replications with spend over the budget: {result.p_spend_over_budget:.0%}")
     for gap in result.gaps:
         print(f"gap in {gap['measure']}: " + " | ".join(gap["causes"]))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return EXIT_OK
+
+
+def _monthly(args: argparse.Namespace, inputs: Any, out: Path, progress: Callable[[int, int], None], bar: Callable[[], Any]) -> int:
+    """``simulate SCENARIO --every-month``: strategies re-planned monthly, ranked (scenarios.monthly)."""
+    from .monthly import compare_monthly, write_monthly
+
+    budget = args.budget_per_month
+    if budget is None:
+        budget = inputs.scenario().budget
+        if budget is None:
+            raise InputError("the scenario has no budget: give --budget-per-month", key="--budget-per-month")
+    try:
+        result = compare_monthly(inputs, budget_per_month=budget, months=args.horizon, seats=args.seats,
+                                 replications=args.replications, seed=args.seed, effects=args.effects, progress=progress)
+    finally:
+        if bar() is not None:
+            bar().stop()
+    paths = write_monthly(result, out)
+    print(f"{result.scenario}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months, "
+          f"{result.replications} replications ({result.effects} effects); net value against doing nothing, yuan, 95% CI:")
+    for _, row in result.ranking.iterrows():
+        print(f"  {row['rank']}. {row['strategy']:<32}{row['net_value']:>14,.0f}  [{row['net_value_ci_low']:,.0f}, "
+              f"{row['net_value_ci_high']:,.0f}]  spend {row['spend']:,.0f}" + ("  (ahead of the next)" if row["distinct_from_next"] else ""))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return EXIT_OK
 

@@ -49,10 +49,13 @@ __all__ = [
     "PlanTest",
     "World",
     "build_world",
+    "contact_plan",
     "is_plan_scenario",
     "load_plan",
+    "per_replication",
     "run_plan_test",
     "sentence",
+    "sim_config",
     "write_plan_test",
 ]
 
@@ -156,9 +159,11 @@ def _jsonable(obj: Any) -> Any:
 # --------------------------------------------------------------------------- the world
 
 
-def build_world(inputs: ScenarioInputs, *, effects: str | None = None, problem: Problem | None = None) -> tuple[World, str]:
-    """The scenario's problem (``problem`` if built already), settings, simulated base and
-    offer effects; and the effects mode."""
+def build_world(
+    inputs: ScenarioInputs, *, effects: str | None = None, problem: Problem | None = None, seats: int | None = None
+) -> tuple[World, str]:
+    """The scenario's problem (``problem`` if built already), settings (``seats`` overriding
+    the call centre's), simulated base and offer effects; and the effects mode."""
     from optimizer.demo import OFFERS as DEMO_OFFERS
     from optimizer.demo import offer_effect
     from simulation import SimulationConfigError, base_from_customers
@@ -166,6 +171,10 @@ def build_world(inputs: ScenarioInputs, *, effects: str | None = None, problem: 
     problem = inputs.problem() if problem is None else problem
     scenario = problem.scenario
     settings = scenario.simulation or SimulationSettings()
+    if seats is not None:
+        if seats < 1:
+            raise InputError(f"(={seats}) must be >= 1", key="--seats")
+        settings = settings.model_copy(update={"call_centre": settings.call_centre.model_copy(update={"seats": seats})})
     notes: list[dict[str, Any]] = []
     for offer in settings.offers:
         if offer not in problem.offer_ids:
@@ -225,8 +234,15 @@ def build_world(inputs: ScenarioInputs, *, effects: str | None = None, problem: 
     return World(problem, settings, base, eff, call_channel, others, margin, notes), mode
 
 
-def _sim_config(world: World, plan_calls: int, max_contacts: int, worst_spend: float, horizon: int) -> tuple[Any, bool]:
-    """The simulator's configuration for this world; and whether the seats were sized here."""
+def sim_config(
+    world: World, plan_calls: int, max_contacts: int, worst_spend: float, horizon: int, budget_per_month: float | None = None
+) -> tuple[Any, bool]:
+    """The simulator's configuration for this world; and whether the seats were sized here.
+
+    Without ``budget_per_month`` the wave is executed as planned (the budget stops nothing
+    unless ``simulation.budget_stop``); with it, contacting stops when a month's realised
+    spend would overrun it.
+    """
     from simulation import SimulationConfigError, build_config
     from simulation.config import CallCentreConfig
 
@@ -258,7 +274,8 @@ def _sim_config(world: World, plan_calls: int, max_contacts: int, worst_spend: f
     mapping = {
         "name": world.problem.scenario.name,
         "horizon_months": horizon,
-        "budget_per_month": float(budget) if (s.budget_stop and budget is not None) else float(worst_spend) + 1.0,
+        "budget_per_month": budget_per_month if budget_per_month is not None
+        else float(budget) if (s.budget_stop and budget is not None) else float(worst_spend) + 1.0,
         "margin": world.margin,
         "residual_months": max(s.value_horizon_months - horizon, 0),
         "population": {"customers": len(world.base), "gross_adds_per_month": 0.0},
@@ -310,15 +327,16 @@ def load_plan(problem: Problem, path: str | Path) -> np.ndarray:
     return chosen
 
 
-def _contact_plan(world: World, cfg: Any, chosen: np.ndarray) -> tuple[Any, np.ndarray, int]:
-    """The chosen options as the simulator's contact plan, most valuable first.
+def contact_plan(world: World, chosen: np.ndarray, problem: Problem | None = None) -> tuple[Any, np.ndarray, int]:
+    """The chosen options (of ``problem``, default the world's) as the simulator's contact
+    plan, most valuable first.
 
     Returns the plan, the option rows in plan order, and how many chosen options name a
     customer who is not in the simulated base (left already; not executed).
     """
     from simulation import ContactPlan
 
-    p = world.problem
+    p = world.problem if problem is None else problem
     rows = np.flatnonzero(chosen)
     net = p.expected_return[rows] - p.spend[rows]
     rows = rows[np.argsort(-net, kind="stable")]
@@ -372,6 +390,7 @@ def run_plan_test(
     progress: Callable[[int, int], None] | None = None,
     baselines: Sequence[Any] | None = None,
     problem: Problem | None = None,
+    seats: int | None = None,
 ) -> PlanTest:
     """Replay ``plan`` (a 0/1 choice, a plan file, or None: the optimizer's plan) on the scenario's base.
 
@@ -384,7 +403,7 @@ def run_plan_test(
 
     from .compare import baseline_plan, default_baselines
 
-    world, mode = build_world(inputs, effects=effects, problem=problem)
+    world, mode = build_world(inputs, effects=effects, problem=problem, seats=seats)
     problem, settings = world.problem, world.settings
     notes = list(world.assumptions)
     if plan is None:
@@ -422,9 +441,9 @@ def run_plan_test(
     counts = [np.bincount(problem.customer[np.flatnonzero(c)], minlength=1).max(initial=0) for c in chosen_by.values()]
     worst = max(float((problem.options["contact_cost"].to_numpy(float) + problem.options["offer_cost"].to_numpy(float))[np.flatnonzero(c)].sum()) for c in chosen_by.values())
     plan_calls = int(_planned(problem, chosen, world.call_channel)["calls"])
-    cfg, sized = _sim_config(world, plan_calls, int(max(counts)), worst, H)
+    cfg, sized = sim_config(world, plan_calls, int(max(counts)), worst, H)
     for name, c in chosen_by.items():
-        plans[name] = _contact_plan(world, cfg, c)
+        plans[name] = contact_plan(world, c)
     cp0 = plans["plan"][0]
     over = int(((cp0.channel == 0) & (cp0.accept_prob > cfg.call_centre.connect_rate)).sum()) if world.call_channel else 0
     if over:
@@ -436,7 +455,7 @@ def run_plan_test(
     strategies.update({name: PlanReplay(cp, name=name) for name, (cp, _, _) in plans.items()})
     res = run_experiment(cfg, strategies, replications=reps, seed=root_seed, workers=workers, base=world.base, progress=progress)
 
-    per_rep = _per_replication(res.totals, mode, list(strategies))
+    per_rep = per_replication(res.totals, mode, list(strategies))
     simulated_by: dict[str, dict[str, dict[str, float]]] = {}
     rows = []
     for name in strategies:
@@ -470,7 +489,7 @@ def run_plan_test(
     )
 
 
-def _per_replication(totals: pd.DataFrame, mode: str, names: list[str]) -> pd.DataFrame:
+def per_replication(totals: pd.DataFrame, mode: str, names: list[str]) -> pd.DataFrame:
     """Each strategy's measures per replication; the lifecycle return is paired with do-nothing."""
     t = totals.set_index(["replication", "strategy"])
     none = t.xs("do_nothing", level="strategy")
@@ -699,7 +718,7 @@ def _plan_plot(result: PlanTest, path: Path) -> None:
     a.set_xticks(x, ["spend", "return", "net value"])
     a.set_ylabel("yuan")
     a.set_title(f"{result.scenario}: the plan, planned vs simulated ({result.effects} effects)")
-    a.legend(loc="upper left", fontsize=8)
+    a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     t = result.strategies[result.strategies["measure"] == "net_value"]
     b.barh(t["strategy"], t["mean"], xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]], capsize=4, color="#55a868")
     b.set_xlabel(f"net value, yuan over {result.value_horizon_months} months (mean, 95% CI)")

@@ -60,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--horizon", type=int, default=None, help="optimizer scenarios: months to simulate (default: the scenario's, else 24)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--every-month",
+        action="store_true",
+        help="optimizer scenarios: re-plan every month (optimizer, rule, score) over the horizon and rank them",
+    )
+    parser.add_argument("--budget-per-month", type=float, default=None, help="with --every-month: yuan a month (default: the scenario's budget)")
+    parser.add_argument("--seats", type=int, default=None, help="optimizer scenarios: call-centre seats (default: the scenario's, else sized to the call capacity)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    for flag in ("plan", "effects", "horizon"):
-        if getattr(args, flag, None) is not None:
+    for flag in ("plan", "effects", "horizon", "budget_per_month", "seats"):
+        if getattr(args, flag, None) is not None or (flag == "plan" and getattr(args, "every_month", False)):
             raise SimulationConfigError(
-                f"--{flag}", "applies to optimizer scenarios (the plan test); this is a simulator scenario"
+                f"--{flag.replace('_', '-')}", "applies to optimizer scenarios (the plan test); this is a simulator scenario"
             )
     sc = load_scenario(args.scenario)
     reps = sc.replications if args.replications is None else args.replications

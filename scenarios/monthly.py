@@ -1,0 +1,224 @@
+"""The planner's question in one command: month after month, which strategy keeps the most value?
+
+"208 seats and 30,000 yuan a month for six months": every strategy re-plans at the start of
+each month on the scenario's own base as it stands then (the optimizer re-solved, the rule
+and score lists rebuilt), with contact history carried: customers who have left, who are at
+the fatigue window's contact cap, or whose accepted offer is still running go on that
+month's do-not-contact list. The month's budget and the call centre's capacity for the month
+are the limits; every other limit of the scenario holds per month. The simulator then
+executes each month's plan (seats and shifts, acceptances drawn, offers' effects, fatigue)
+on common random numbers, so the strategies' differences are paired.
+
+Ranking is by net value (yuan): the margin kept against doing nothing over the value horizon
+(in-horizon plus residual, ``lifecycle`` effects) or the values credited (``plan`` effects),
+minus spend. ``distinct_from_next`` says whether the paired 95% interval of (this - next)
+excludes zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError
+from optimizer.problem import Problem
+
+from .inputs import ScenarioInputs
+from .plan_test import CONFIDENCE, UNITS, World, build_world, contact_plan, per_replication, sim_config
+
+__all__ = ["MonthlyComparison", "MonthlyPlanner", "compare_monthly", "write_monthly"]
+
+MEASURES = ("net_value", "expected_return", "spend", "acceptances", "calls", "customers_retained")
+
+
+class MonthlyPlanner:
+    """A strategy that re-plans every month on the live base (see the module docstring).
+
+    ``choose(problem)`` returns the month's 0/1 choice over ``problem``'s options, or None
+    when it has no plan (an infeasible month: a rule's minimum no longer reachable).
+    """
+
+    uses_calls = True
+
+    def __init__(self, name: str, world: World, inputs: ScenarioInputs, choose: Callable[[Problem], np.ndarray | None], budget: float) -> None:
+        self.name = name
+        self.world = world
+        self.inputs = inputs
+        self.choose = choose
+        self.budget = float(budget)
+        self.history: list[dict[str, Any]] = []
+
+    def month_problem(self, view: Any) -> Problem:
+        """The scenario for this month: its budget, the seats' capacity, the live base."""
+        world = self.world
+        blocked = ~view.eligible | view.has_offer
+        dnc = list(world.base.customer_id[blocked]) + list(self.inputs.do_not_contact or [])
+        scenario = world.problem.scenario
+        channels = dict(scenario.channels)
+        if world.call_channel is not None:
+            call = channels[world.call_channel]
+            cap = int(view.call_capacity) if call.capacity is None else min(call.capacity, int(view.call_capacity))
+            channels[world.call_channel] = call.model_copy(update={"capacity": cap})
+        month = scenario.model_copy(update={"budget": self.budget, "channels": channels, "name": f"{scenario.name}-month-{view.month + 1}"})
+        return Problem.from_tables(month, self.inputs.options, self.inputs.customers, do_not_contact=dnc)
+
+    def plan(self, view: Any, rng: np.random.Generator) -> Any:
+        from simulation import ContactPlan
+
+        problem = self.month_problem(view)
+        chosen = self.choose(problem)
+        record = {"month": view.month, "customers_open": int(problem.n_customers), "planned": 0 if chosen is None else int(np.sum(chosen))}
+        self.history.append(record)
+        if chosen is None or not np.any(chosen):
+            return ContactPlan.empty()
+        return contact_plan(self.world, np.asarray(chosen, np.int8), problem)[0]
+
+
+def _optimizer(problem: Problem) -> np.ndarray | None:
+    from optimizer.solve import solve
+
+    result = solve(problem, shadow_prices=False)
+    return result.chosen.astype(np.int8) if result.has_plan else None
+
+
+def _baseline(baseline: Any) -> Callable[[Problem], np.ndarray]:
+    from .compare import baseline_plan
+
+    return lambda problem: baseline_plan(problem, baseline)
+
+
+@dataclass(frozen=True)
+class MonthlyComparison:
+    """Strategies re-planned every month on the scenario's base, compared on paired replications."""
+
+    scenario: str
+    effects: str
+    months: int
+    budget_per_month: float
+    seats: int
+    replications: int
+    seed: int
+    ranking: pd.DataFrame  # one row per strategy: measures' mean and 95% CI, rank, distinct_from_next
+    per_replication: pd.DataFrame
+    assumptions: list[dict[str, Any]]
+    experiment: Any = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        from .plan_test import _jsonable
+
+        return _jsonable({
+            "scenario": self.scenario, "effects": self.effects, "months": self.months, "budget_per_month": self.budget_per_month,
+            "seats": self.seats, "replications": self.replications, "seed": self.seed, "confidence": CONFIDENCE,
+            "units": {k: UNITS[k] for k in MEASURES}, "ranking": self.ranking.to_dict(orient="records"),
+            "assumptions": self.assumptions,
+        })
+
+
+def compare_monthly(
+    inputs: ScenarioInputs,
+    *,
+    budget_per_month: float,
+    months: int | None = None,
+    seats: int | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    effects: str | None = None,
+    baselines: Sequence[Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> MonthlyComparison:
+    """Do nothing, the optimizer re-run every month, and the rule and score baselines."""
+    from simulation import DoNothing, mean_ci, run_experiment
+
+    from .compare import default_baselines
+
+    if not (math.isfinite(budget_per_month) and budget_per_month > 0):
+        raise InputError(f"(={budget_per_month}) must be a positive number of yuan", key="--budget-per-month")
+    world, mode = build_world(inputs, effects=effects, seats=seats)
+    settings = world.settings
+    H = months or settings.horizon_months
+    reps = replications or settings.replications
+    root = seed if seed is not None else (settings.seed if settings.seed is not None else world.problem.scenario.seed)
+    problem = world.problem
+    calls = problem.scenario.channels[world.call_channel].capacity if world.call_channel else 0
+    cap = int(problem.customers["max_contacts"].max()) if problem.n_customers else 1
+    cfg, sized = sim_config(world, int(calls or 0), max(cap, 1), 0.0, H, budget_per_month=budget_per_month)
+    strategies: dict[str, Any] = {"do_nothing": DoNothing(), "optimizer": MonthlyPlanner("optimizer", world, inputs, _optimizer, budget_per_month)}
+    for b in default_baselines(problem) if baselines is None else baselines:
+        strategies[b.name] = MonthlyPlanner(b.name, world, inputs, _baseline(b), budget_per_month)
+    res = run_experiment(cfg, strategies, replications=reps, seed=root, workers=1, base=world.base, progress=progress)
+    per_rep = per_replication(res.totals, mode, list(strategies))
+    rows = []
+    for name in strategies:
+        d = per_rep[per_rep["strategy"] == name]
+        row: dict[str, Any] = {"strategy": name}
+        for k in MEASURES:
+            m, h = mean_ci(d[k], CONFIDENCE)
+            h = 0.0 if not math.isfinite(h) else h
+            row[k] = m
+            row[f"{k}_ci_low"], row[f"{k}_ci_high"] = m - h, m + h
+        rows.append(row)
+    ranking = pd.DataFrame(rows).sort_values("net_value", ascending=False, kind="stable").reset_index(drop=True)
+    t = per_rep.set_index(["replication", "strategy"])["net_value"]
+    distinct, gap_low, gap_high = [], [], []
+    for a, b in itertools.pairwise(ranking["strategy"]):
+        m, h = mean_ci(t.xs(a, level="strategy") - t.xs(b, level="strategy"), CONFIDENCE)
+        ok = math.isfinite(h)
+        distinct.append(bool(ok and m - h > 0))
+        gap_low.append(m - h if ok else float("nan"))
+        gap_high.append(m + h if ok else float("nan"))
+    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+    ranking["net_value_over_next_ci_low"] = gap_low + [float("nan")]
+    ranking["net_value_over_next_ci_high"] = gap_high + [float("nan")]
+    ranking["distinct_from_next"] = distinct + [False]
+    notes = list(world.assumptions) + [
+        {"what": "re-planning", "value": "every month on the live base",
+         "source": "left, at the fatigue window's contact cap, or under a running offer: on that month's do-not-contact list"},
+        {"what": "seats", "value": cfg.call_centre.seats, "source": "--seats" if seats is not None else
+         "simulation.call_centre.seats" if not sized else "sized to place the call channel's capacity in a month"},
+    ]
+    return MonthlyComparison(problem.scenario.name, mode, H, float(budget_per_month), cfg.call_centre.seats, reps, int(root),
+                             ranking, per_rep, notes, res)
+
+
+def write_monthly(result: MonthlyComparison, out: Path) -> list[Path]:
+    """monthly.json, ranking.csv, replications.csv and monthly.png, atomically and together."""
+    from optimizer.atomic import write_atomically
+
+    out = Path(out)
+    payload = json.dumps(result.to_json(), indent=2, allow_nan=False)
+    writers = [
+        (out / "monthly.json", lambda p: p.write_text(payload, encoding="utf-8")),
+        (out / "ranking.csv", lambda p: result.ranking.to_csv(p, index=False, float_format="%.10g")),
+        (out / "replications.csv", lambda p: result.per_replication.to_csv(p, index=False, float_format="%.10g")),
+        (out / "monthly.png", lambda p: _plot(result, p)),
+    ]
+    write_atomically(writers)
+    return [p for p, _ in writers]
+
+
+def _plot(result: MonthlyComparison, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = result.ranking
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(r) + 1.8))
+    err = [r["net_value"] - r["net_value_ci_low"], r["net_value_ci_high"] - r["net_value"]]
+    ax.barh(r["strategy"], r["net_value"], xerr=err, capsize=4, color="#4c72b0")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.invert_yaxis()
+    what = "net value against doing nothing" if result.effects == "lifecycle" else "net value (values credited minus spend)"
+    ax.set_xlabel(f"{what}, yuan (mean and 95% CI, {result.replications} replications)")
+    ax.set_title(f"{result.scenario}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
