@@ -32,7 +32,7 @@ from optimizer.errors import InputError
 from optimizer.problem import Problem
 
 from .inputs import ScenarioInputs
-from .plan_test import CONFIDENCE, UNITS, World, build_world, contact_plan, per_replication, sim_config
+from .plan_test import CONFIDENCE, UNITS, World, build_world, contact_plan, jsonable, per_replication, sim_config
 
 __all__ = ["MonthlyComparison", "MonthlyPlanner", "compare_monthly", "write_monthly"]
 
@@ -112,9 +112,7 @@ class MonthlyComparison:
     experiment: Any = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        from .plan_test import _jsonable
-
-        return _jsonable({
+        return jsonable({
             "scenario": self.scenario, "effects": self.effects, "months": self.months, "budget_per_month": self.budget_per_month,
             "seats": self.seats, "replications": self.replications, "seed": self.seed, "confidence": CONFIDENCE,
             "units": {k: UNITS[k] for k in MEASURES}, "ranking": self.ranking.to_dict(orient="records"),

@@ -51,6 +51,7 @@ __all__ = [
     "build_world",
     "contact_plan",
     "is_plan_scenario",
+    "jsonable",
     "load_plan",
     "per_replication",
     "run_plan_test",
@@ -116,7 +117,7 @@ class PlanTest:
     experiment: Any = field(repr=False)  # simulation.ExperimentResult
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(
+        return jsonable(
             {
                 "scenario": self.scenario,
                 "what": "the scenario's plan executed in month 0 on the scenario's base, beside do-nothing and "
@@ -142,11 +143,12 @@ class PlanTest:
         )
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars as Python numbers and non-finite floats as None (strict JSON)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
@@ -263,6 +265,7 @@ def sim_config(
     for o in world.problem.offer_ids:
         e = world.effects[o] or OfferEffect(1.0, 1, 0.0)
         offers[o] = {
+            # cost and accept_prob are unused: every replayed row carries its option's own terms
             "cost": 0.0, "accept_prob": 0.5, "churn_multiplier": e.churn_multiplier, "term_months": max(int(e.term_months), 1),
             "recovery_prob": 0.0, "arpu_shift": 0.0, "mou_shift": 0.0, "data_shift": 0.0, "contract": False,
             "arpu_uplift": e.arpu_uplift if e.term_months > 0 else 0.0,

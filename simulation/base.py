@@ -169,7 +169,7 @@ def base_from_customers(
             f"sBG fit of {tenure_col!r} and {churn_col!r}" + (f" per {hz['by']!r}" if hz.get("by") else "")
             + " (Fader and Hardie 2007), posterior mean hazard given the months survived"
         )
-        keep = ~np.isin(cust[churn_col].astype(str).str.strip().str.lower().to_numpy(), ["true", "yes", "1", "1.0", "y", "t"])
+        keep = ~fitted.churned
         if (~keep).any():
             assume("customers already churned", int((~keep).sum()), f"rows with {churn_col!r} true have left: not simulated")
     else:

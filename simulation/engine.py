@@ -275,11 +275,9 @@ class Simulation:
 
         H = cfg.horizon_months
         alive = np.flatnonzero(pop.stage[: pop.n_initial] < 4)
-        h = exit_hazard(cfg, self.tables, pop, H)[alive].astype(np.float64)
+        base_h = exit_hazard(cfg, self.tables, pop, H, offers=False)[alive].astype(np.float64)
         running = pop.offer_end[alive] > H
-        # exit_hazard already applied a running offer's multiplier; expected_margin wants the base.
         mult = np.where(running, pop.offer_churn_mult[alive], 1.0).astype(np.float64)
-        base_h = np.where(running, h / np.maximum(mult, 1e-12), h)
         left = np.where(running, pop.offer_end[alive] - H, 0)
         uplift = np.where(running, pop.arpu_uplift[alive], 0.0)
         arpu = arpu_now(cfg, pop)[alive].astype(np.float64)

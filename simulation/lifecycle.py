@@ -86,8 +86,12 @@ def exit_hazard(
     pop: Population,
     month: int,
     fatigue: np.ndarray | None = None,
+    offers: bool = True,
 ) -> np.ndarray:
-    """Monthly exit probability e_i of every slot (zero for exited and pending slots)."""
+    """Monthly exit probability e_i of every slot (zero for exited and pending slots).
+
+    ``offers=False`` leaves out the running offers' multipliers (the base hazard).
+    """
     lc = cfg.lifecycle
     if pop.own_hazard is not None:
         # A customer's own hazard (fitted or scored from data) already prices its stage,
@@ -95,7 +99,8 @@ def exit_hazard(
         e = np.where(pop.stage < 4, pop.own_hazard, np.float32(0.0))
         if fatigue is not None:
             e = e * fatigue
-        e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
+        if offers:
+            e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
         return np.minimum(e, np.float32(1.0))
     nt = len(TIER_NAMES)
     idx = pop.stage.astype(np.int16) * nt + pop.tier
@@ -112,7 +117,8 @@ def exit_hazard(
         e = np.where(pop.stage == DECLINE, e * esc, e)
     if fatigue is not None:
         e = e * fatigue
-    e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
+    if offers:
+        e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
     return np.minimum(e, np.float32(1.0))
 
 

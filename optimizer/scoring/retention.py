@@ -277,6 +277,7 @@ class ExitHazards:
     """
 
     hazard: NDArray[np.float64]  # per customer (row order of the table)
+    churned: NDArray[np.bool_]  # the churn flag as read
     fits: dict[str, SBGFit]
     table: pd.DataFrame  # one row per group: the fit and how well it matches the data
     by: str | None
@@ -339,4 +340,4 @@ def fit_exit_hazards(
                 "churned_expected_by_fit": expected,
             }
         )
-    return ExitHazards(hazard, fits, pd.DataFrame(rows), by, likelihood)
+    return ExitHazards(hazard, y, fits, pd.DataFrame(rows), by, likelihood)
