@@ -653,7 +653,7 @@ def sentence(result: PlanTest) -> str:
     )
     gap = next((g for g in result.gaps if g["measure"] == "net_value"), None)
     if gap is None:
-        return text + ": the plan's expectation lies inside the simulated interval."
+        return text + ": the plan's expected net value lies inside the simulated interval."
     return text + "; the difference comes from " + "; ".join(c.split(":")[0] for c in gap["causes"]) + " (details below)."
 
 
