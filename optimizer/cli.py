@@ -64,7 +64,7 @@ def _optimize(args: argparse.Namespace) -> int:
     if args.seed is not None:
         summary["seed"] = args.seed
     plan = result.plan if result.has_plan else pd.DataFrame(
-        columns=["customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost"]
+        columns=["customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost", "contact_cost", "offer_cost"]
     )
     out = Path(args.out)
     write_outputs(out, plan, summary)

@@ -176,6 +176,9 @@ class Problem:
                 "p_accept": o["p_accept"].to_numpy(),
                 "expected_value": self.expected_return[rows],
                 "expected_cost": self.spend[rows],
+                # the split of expected_cost: paid on contact, and paid if accepted
+                "contact_cost": o["contact_cost"].to_numpy(),
+                "offer_cost": o["offer_cost"].to_numpy(),
             }
         )
 

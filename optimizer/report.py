@@ -14,6 +14,7 @@ import pandas as pd
 from .atomic import write_atomically
 from .problem import Problem
 from .result import SolveResult, Status
+from .risk import plan_risk
 from .verify import Verification
 
 __all__ = ["summarise", "write_outputs", "print_summary", "ATTRIBUTES"]
@@ -62,6 +63,7 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
                 },
             },
         }
+        summary["risk"] = plan_risk(problem, result.chosen)
         if len(plan) == 0 and s.ratio_limits_only:
             notes.append(
                 "the plan is empty: no option has positive net value under these limits; ROI and share "

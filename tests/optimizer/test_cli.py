@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,7 +43,10 @@ def test_optimize_writes_plan_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["optimize", str(scenario), "--out", str(out), "--quiet"]) == 0
     plan = pd.read_csv(out / "plan.csv")
-    assert list(plan.columns) == ["customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost"]
+    assert list(plan.columns) == [
+        "customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost", "contact_cost", "offer_cost"
+    ]
+    np.testing.assert_allclose(plan["expected_cost"], plan["contact_cost"] + plan["p_accept"] * plan["offer_cost"], rtol=1e-9)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "OPTIMAL" and summary["verified"] is True
     # By hand: A by call nets 0.8*40-4-8=20 (sms nets 20-1-5=14); B by call 60-4-18=38;
