@@ -263,15 +263,15 @@ def sim_config(
         cc["seats"] = max(1, math.ceil(1.1 * calls * mean_handle / per_seat) + 1) if calls else 1
     offers = {}
     for o in world.problem.offer_ids:
-        e = world.effects[o] or OfferEffect(1.0, 1, 0.0)
+        e = world.effects[o]
+        if e is None or e.term_months == 0:  # no effect: the simulator wants a term, so a neutral one
+            e = OfferEffect(1.0, 1, 0.0)
         offers[o] = {
             # cost and accept_prob are unused: every replayed row carries its option's own terms
-            "cost": 0.0, "accept_prob": 0.5, "churn_multiplier": e.churn_multiplier, "term_months": max(int(e.term_months), 1),
+            "cost": 0.0, "accept_prob": 0.5, "churn_multiplier": e.churn_multiplier, "term_months": int(e.term_months),
             "recovery_prob": 0.0, "arpu_shift": 0.0, "mou_shift": 0.0, "data_shift": 0.0, "contract": False,
-            "arpu_uplift": e.arpu_uplift if e.term_months > 0 else 0.0,
+            "arpu_uplift": e.arpu_uplift,
         }
-        if e.term_months == 0:
-            offers[o]["churn_multiplier"] = 1.0
     budget = world.problem.scenario.budget
     fatigue = {"max_contacts_per_month": max(max_contacts, 1), "max_contacts_per_window": max(max_contacts, 2), **s.fatigue}
     mapping = {
@@ -443,7 +443,8 @@ def run_plan_test(
     # One configuration for every strategy (common random numbers need the same world).
     counts = [np.bincount(problem.customer[np.flatnonzero(c)], minlength=1).max(initial=0) for c in chosen_by.values()]
     worst = max(float((problem.options["contact_cost"].to_numpy(float) + problem.options["offer_cost"].to_numpy(float))[np.flatnonzero(c)].sum()) for c in chosen_by.values())
-    plan_calls = int(_planned(problem, chosen, world.call_channel)["calls"])
+    planned_by = {name: _planned(problem, c, world.call_channel) for name, c in chosen_by.items()}
+    plan_calls = int(planned_by["plan"]["calls"])
     cfg, sized = sim_config(world, plan_calls, int(max(counts)), worst, H)
     for name, c in chosen_by.items():
         plans[name] = contact_plan(world, c)
@@ -463,7 +464,7 @@ def run_plan_test(
     rows = []
     for name in strategies:
         d = per_rep[per_rep["strategy"] == name]
-        planned = _planned(problem, chosen_by[name], world.call_channel) if name in chosen_by else dict.fromkeys(PLANNED_KEYS, 0.0)
+        planned = planned_by.get(name, dict.fromkeys(PLANNED_KEYS, 0.0))
         simulated_by[name] = {}
         for k in SIMULATED_KEYS:
             m, h = mean_ci(d[k], CONFIDENCE)
@@ -474,7 +475,7 @@ def run_plan_test(
     table = pd.DataFrame(rows)
     comparison = _paired(per_rep, list(strategies), mean_ci)
 
-    planned = _planned(problem, chosen, world.call_channel)
+    planned = planned_by["plan"]
     budget = problem.scenario.budget
     mine = per_rep[per_rep["strategy"] == "plan"]
     p_over = float((mine["spend"] > budget * (1 + 1e-9)).mean()) if budget is not None else None
