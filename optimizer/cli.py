@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .arguments import add_allow_outside, fraction, non_negative_int, positive_float, positive_int
 from .errors import InputError
 from .scenario_file import bundled_scenarios, resolve_scenario
 
@@ -32,7 +33,7 @@ CHUNKED_CUSTOMERS = 1_000_000
 
 def _optimize(args: argparse.Namespace) -> int:
     from .problem import load_problem
-    from .report import print_summary, summarise, write_outputs
+    from .report import print_summary, print_warnings, summarise, write_outputs
     from .result import Status
     from .solve import solve
     from .verify import verify_plan
@@ -42,7 +43,9 @@ def _optimize(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     status = Console(stderr=True, quiet=args.quiet).status
     with status("reading the scenario and its tables"):
-        problem = load_problem(resolve_scenario(args.scenario))
+        problem = load_problem(resolve_scenario(args.scenario), allow_outside=args.allow_outside)
+    if not args.quiet:
+        print_warnings(problem.warnings)
     mode = args.mode
     if mode == "auto":
         mode = "exact" if problem.n_customers < AUTO_DECOMPOSE_CUSTOMERS else "decompose"
@@ -63,11 +66,8 @@ def _optimize(args: argparse.Namespace) -> int:
     summary["mode"] = mode
     if args.seed is not None:
         summary["seed"] = args.seed
-    plan = result.plan if result.has_plan else pd.DataFrame(
-        columns=["customer_id", "offer_id", "channel_id", "p_accept", "expected_value", "expected_cost", "contact_cost", "offer_cost"]
-    )
     out = Path(args.out)
-    write_outputs(out, plan, summary)
+    write_outputs(out, result.plan if result.has_plan else None, summary)
     if not args.quiet:
         print_summary(summary, out)
     if verification is not None and not verification.ok:
@@ -86,17 +86,21 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from .problem import load_problem
+    from .report import print_warnings
     from .tables import read_table
     from .verify import verify_plan
 
-    problem = load_problem(resolve_scenario(args.scenario))
+    problem = load_problem(resolve_scenario(args.scenario), allow_outside=args.allow_outside)
+    print_warnings(problem.warnings)
     plan = read_table(args.plan)
     missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
     if missing:
         raise InputError("a plan needs customer_id, offer_id and channel_id columns", file=args.plan, column=missing[0])
     verification = verify_plan(problem, plan)
+    from .report import printable
+
     for violation in verification.violations:
-        print(violation)
+        print(printable(violation, None))
     print(
         f"{'ok' if verification.ok else 'VIOLATED'}: {len(plan):,} rows, net value {verification.objective:,.2f}, "
         f"spend {verification.spend:,.2f}, expected return {verification.expected_return:,.2f}"
@@ -107,7 +111,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     import yaml
 
-    from .atomic import atomic_write, write_atomically
+    from .atomic import atomic_write, output_folder, write_folder
     from .demo import generate_base, scale_limits, write_base
 
     out = Path(args.out)
@@ -119,12 +123,14 @@ def _generate(args: argparse.Namespace) -> int:
         "do_not_contact": None,
     }
 
-    def write_scenario(tmp: Path) -> None:
-        tmp.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
-
+    scenario_text = yaml.safe_dump(template, sort_keys=False)
+    tables = [f"options.{args.format}", f"customers.{args.format}"]
     if args.customers >= CHUNKED_CUSTOMERS:
-        n_options, n_customers = write_base(args.customers, out, seed=args.seed, format=args.format)
-        atomic_write(out / "scenario.yaml", write_scenario)
+        # scenario.yaml plays the summary: gone while the tables change, written last
+        with output_folder(out, [*tables, "scenario.yaml"]):
+            (out / "scenario.yaml").unlink(missing_ok=True)
+            n_options, n_customers = write_base(args.customers, out, seed=args.seed, format=args.format)
+            atomic_write(out / "scenario.yaml", lambda tmp: tmp.write_text(scenario_text, encoding="utf-8"))
     else:
         options, customers = generate_base(args.customers, seed=args.seed)
         n_options, n_customers = len(options), len(customers)
@@ -134,12 +140,10 @@ def _generate(args: argparse.Namespace) -> int:
                 return lambda tmp: table.to_csv(tmp, index=False)
             return lambda tmp: table.to_parquet(tmp, index=False)
 
-        write_atomically(
-            [
-                (out / f"options.{args.format}", table_writer(options)),
-                (out / f"customers.{args.format}", table_writer(customers)),
-                (out / "scenario.yaml", write_scenario),
-            ]
+        write_folder(
+            out,
+            [(tables[0], table_writer(options)), (tables[1], table_writer(customers))],
+            summary=("scenario.yaml", lambda files: scenario_text),
         )
     print(f"wrote {n_customers:,} customers and {n_options:,} options to {out}; run: campaignlab optimize {out / 'scenario.yaml'}")
     return EXIT_OK
@@ -165,20 +169,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"exact MIP, or Lagrangian decomposition with a certified gap; auto: exact below {AUTO_DECOMPOSE_CUSTOMERS:,} customers")
     p.add_argument("--scheduler", help="decomposition on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a running one")
     p.add_argument("--solver", choices=["highs", "cbc"], help="MIP backend for exact mode (default: the scenario's, else highs)")
-    p.add_argument("--time-limit", type=float, help="seconds; the best plan found so far is returned with its gap")
-    p.add_argument("--gap", type=float, help="relative optimality gap to prove (default 1e-6 exact, 1e-5 decompose)")
-    p.add_argument("--seed", type=int, help="solver random seed (default: the scenario's seed)")
+    p.add_argument("--time-limit", type=positive_float, help="seconds; the best plan found so far is returned with its gap")
+    p.add_argument("--gap", type=fraction, help="relative optimality gap to prove, in [0, 1) (default 1e-6 exact, 1e-5 decompose)")
+    p.add_argument("--seed", type=non_negative_int, help="solver random seed (default: the scenario's seed)")
     p.add_argument("--quiet", action="store_true", help="print nothing; read summary.json")
+    add_allow_outside(p)
     p.set_defaults(func=_optimize)
 
     p = sub.add_parser("verify", help="check any plan (e.g. a hand-built one) against a scenario's limits")
     p.add_argument("scenario")
     p.add_argument("plan", help="CSV/Parquet with customer_id, offer_id, channel_id")
+    add_allow_outside(p)
     p.set_defaults(func=_verify)
 
     p = sub.add_parser("generate", help="write a seeded synthetic operator base and its scenario")
-    p.add_argument("--customers", type=int, default=20_000)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--customers", type=positive_int, default=20_000)
+    p.add_argument("--seed", type=non_negative_int, default=7)
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_generate)

@@ -37,8 +37,8 @@ def _elastic_rows(model: MatrixModel, problem: Problem) -> list[tuple[int, float
 
 def _solve_elastic(
     model: MatrixModel, rows: list[tuple[int, float, float]], backend: Backend, options: SolveOptions
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Least weighted violation when only ``rows`` may give way; None if even that is impossible."""
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, float]:
+    """Least weighted violation when only ``rows`` may give way (None if even that is impossible), and the seconds it took."""
     k = len(rows)
     slack = sp.csr_matrix(([s for _, s, _ in rows], ([r for r, _, _ in rows], np.arange(k))), shape=(model.n_rows, k))
     elastic = MatrixModel(
@@ -55,8 +55,8 @@ def _solve_elastic(
     )
     raw = backend.solve_mip(elastic, options)
     if raw.x is None or raw.status is RawStatus.INFEASIBLE:
-        return None
-    return raw.x[: model.n_cols], raw.x[model.n_cols :]
+        return None, raw.runtime
+    return (raw.x[: model.n_cols], raw.x[model.n_cols :]), raw.runtime
 
 
 def _explain(
@@ -101,6 +101,7 @@ def _explain(
 
 
 def diagnose(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions) -> Diagnosis:
+    """Name the limits in conflict; both elastic solves together keep within ``options.time_limit`` (at most 60 s)."""
     settings = SolveOptions(
         time_limit=60.0 if options.time_limit is None else min(60.0, options.time_limit),
         mip_gap=1e-6,
@@ -108,14 +109,14 @@ def diagnose(problem: Problem, model: MatrixModel, backend: Backend, options: So
         seed=options.seed,
     )
     rows = _elastic_rows(model, problem)
-    first = _solve_elastic(model, rows, backend, settings)
+    first, spent = _solve_elastic(model, rows, backend, settings)
     method = f"elastic relaxation, least total relative violation ({backend.name})"
     if first is None:
         return Diagnosis((), (), method + ": no answer within the time limit")
     violated = _explain(problem, model, rows, *first)
     relaxed = {row for (row, _, _), amount in zip(rows, first[1]) if amount > 1e-6}
     others = [r for r in rows if r[0] not in relaxed]
-    second = _solve_elastic(model, others, backend, settings)
+    second, _ = _solve_elastic(model, others, backend, settings.after(spent))
     if second is None:
         other_side: tuple[str, ...] = (
             "no other limit: the eligible options and the per-customer caps (max_contacts, one option per "

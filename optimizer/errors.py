@@ -7,6 +7,18 @@ that was broken, so that the message alone is enough to fix the input. The CLI t
 
 from __future__ import annotations
 
+from typing import Any
+
+#: Longest quotation of user input in a message: a 1 MB cell must not become a 1 MB line.
+QUOTE_LIMIT = 60
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters: escaped (no control characters reach a
+    terminal) and short, whatever the input holds."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class InputError(ValueError):
     """A scenario, table or argument breaks a documented rule.
@@ -42,7 +54,21 @@ class InputError(ValueError):
         elif self.line is not None:
             where.append(f"line {self.line}")
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            where.append(f"column {quote(self.column)}")
         if self.key is not None:
-            where.append(f"key {self.key!r}")
+            where.append(f"key {quote(self.key, 2 * QUOTE_LIMIT)}")
         return (", ".join(where) + ": " if where else "") + self.rule
+
+
+class NoPlan(Exception):
+    """A valid scenario whose limits no plan meets (or a solve stopped before finding one).
+
+    Not bad input: the CLI says why in one line and exits 1 ("no plan"), as ``optimize`` does
+    for INFEASIBLE, rather than 2.
+    """
+
+    @classmethod
+    def of(cls, result: Any, what: str) -> "NoPlan":
+        """From a :class:`~optimizer.result.SolveResult` without a plan: its status and diagnosis."""
+        why = result.diagnosis.summary() if getattr(result, "diagnosis", None) is not None else result.message
+        return cls(f"{what}: the optimizer found no plan ({result.status.value}): {why}")

@@ -42,12 +42,6 @@ def _fix(model: MatrixModel, columns: np.ndarray, values: np.ndarray) -> MatrixM
     return replace(model, col_lower=lower, col_upper=upper)
 
 
-def _remaining(options: SolveOptions, spent: float) -> SolveOptions:
-    if options.time_limit is None:
-        return options
-    return replace(options, time_limit=max(0.01, options.time_limit - spent))
-
-
 def solve_from_lp(
     model: MatrixModel, owner: np.ndarray, lp: RawSolution, backend: Backend, options: SolveOptions
 ) -> RawSolution:
@@ -71,7 +65,7 @@ def solve_from_lp(
     neighbourhood = backend.solve_mip(_fix(model, settled, np.round(x[settled])), options)
     spent = neighbourhood.runtime
     if neighbourhood.x is None:
-        full = backend.solve_mip(model, _remaining(options, spent))
+        full = backend.solve_mip(model, options.after(spent))
         return replace(full, runtime=full.runtime + spent)
     plan = np.round(neighbourhood.x)
     z_plan = float(model.objective @ plan)
@@ -84,7 +78,7 @@ def solve_from_lp(
     drop = (x < 1e-9) & (reduced < -threshold)
     keep = (x > 1 - 1e-9) & (reduced > threshold)
     fixed = np.flatnonzero(drop | keep)
-    final = backend.solve_mip(_fix(model, fixed, keep[fixed].astype(float)), _remaining(options, spent), start=plan)
+    final = backend.solve_mip(_fix(model, fixed, keep[fixed].astype(float)), options.after(spent), start=plan)
     runtime = spent + final.runtime
     if final.x is None or final.objective is None or final.objective < z_plan:
         # stopped without improving on our plan: the plan stands, with the best bound we have

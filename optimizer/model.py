@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import InputError
 from .problem import Problem
 
 __all__ = ["MatrixModel", "RowBlock", "build_model"]
@@ -93,6 +94,14 @@ def _group_rows(keys: np.ndarray, members: np.ndarray, needed: np.ndarray) -> tu
     return rows[keep], members[keep], group_ids
 
 
+def _check_finite(what: str, values: np.ndarray) -> None:
+    """No NaN or infinity may reach a solver: HiGHS given a NaN coefficient ran for minutes past
+    its time limit. The table and scenario checks should make this unreachable; this is the guard."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputError(f"{what} holds {values[np.flatnonzero(bad)[0]]} where a finite number is needed; check the inputs it is built from")
+
+
 def build_model(problem: Problem) -> MatrixModel:
     n = problem.n_options
     inf = np.inf
@@ -118,6 +127,7 @@ def build_model(problem: Problem) -> MatrixModel:
     # (BUDGET) (ROI) (CAPACITY) (OFFER-*) (RULE) (SHARE): one row per coupling limit
     for k, limit in enumerate(problem.limits):
         idx = np.arange(n) if limit.index is None else limit.index
+        _check_finite(f"limit {limit.name!r}", np.append(limit.coef, limit.rhs))
         lo = np.array([limit.rhs if limit.sense == ">=" else -inf])
         hi = np.array([limit.rhs if limit.sense == "<=" else inf])
         add("coupling", np.zeros(idx.size, np.int64), idx, limit.coef.astype(np.float64), lo, hi, np.array([-1]))
@@ -161,14 +171,20 @@ def build_model(problem: Problem) -> MatrixModel:
         r, c, ids = _group_rows(customer[on_h], members[on_h], per_customer > cap)
         add(f"channel_policy:{channel_id}", r, c, np.ones(c.size), np.full(ids.size, -inf), np.full(ids.size, float(cap)), ids)
 
+    row_lower = np.concatenate(lower) if lower else np.zeros(0)
+    row_upper = np.concatenate(upper) if upper else np.zeros(0)
+    # a per-customer row is bounded above (a cap); only CONTACTS rows have a lower bound too
+    below = row_lower[n_coupling:]
+    _check_finite("a per-customer limit", np.concatenate([row_upper[n_coupling:], below[below != -inf]]))
+    _check_finite("the objective (net value per option)", problem.net_value)
     matrix = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n)
     )
     return MatrixModel(
         objective=problem.net_value.astype(np.float64),
         matrix=matrix,
-        row_lower=np.concatenate(lower) if lower else np.zeros(0),
-        row_upper=np.concatenate(upper) if upper else np.zeros(0),
+        row_lower=row_lower,
+        row_upper=row_upper,
         col_lower=np.zeros(n),
         col_upper=np.ones(n),
         integer=np.ones(n, dtype=bool),

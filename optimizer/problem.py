@@ -10,6 +10,7 @@ per offer, exclusions, per-channel caps) is left to the model, which knows its s
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, quote
 from .scenario import Rule, Scenario
-from .scenario_file import load_merged, validate
-from .tables import OPTION_KEYS, check_customers, check_options, read_id_list, read_table
+from .scenario_file import allowed_roots, check_inside, load_merged, validate
+from .tables import OPTION_KEYS, check_customers, check_measure, check_options, read_id_list, read_table
 
 __all__ = ["CouplingLimit", "DERIVED_COLUMNS", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
@@ -77,6 +78,9 @@ class Problem:
     do_not_contact: frozenset[str]
     removed_by_do_not_contact: int
     sources: dict[str, str] = field(default_factory=dict)
+    #: Lines worth telling the user though nothing is wrong enough to stop: names that match
+    #: nothing in a template (``allow_unused: true``), a child's ``rules:`` replacing inherited rules.
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_options(self) -> int:
@@ -97,14 +101,28 @@ class Problem:
         options_file: str = "options",
         customers_file: str = "customers",
         sources: dict[str, str] | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> "Problem":
-        """Validate the tables against the scenario and derive every array the solvers use."""
+        """Validate the tables against the scenario and derive every array the solvers use.
+
+        A channel, offer, rule value or do-not-contact id that matches nothing in the tables
+        is an error (a misspelt name is a limit that silently does nothing), or one of the
+        ``warnings`` when the scenario sets ``allow_unused``. ``warnings`` given here (from
+        reading the scenario file) are kept in front.
+        """
+        notes = list(warnings)
         is_csv = options_file.lower().endswith(".csv")
         table = check_options(options, options_file, scenario, is_csv)
+        for column, key, what in (("channel_id", "channels", "no option uses channel"), ("offer_id", "offers", "no option has offer")):
+            used = [str(v) for v in table[column].unique()]
+            for name in sorted(set(getattr(scenario, key)) - set(used)):
+                _unused(scenario, notes, f"{what} {quote(name)}", name, used, f"{key}.{name}")
         if do_not_contact is None:
             do_not_contact = scenario.do_not_contact if isinstance(scenario.do_not_contact, list) else []
         dnc = frozenset(str(c) for c in do_not_contact)
+        options_ids = table["customer_id"]
         blocked = table["customer_id"].isin(list(dnc)).to_numpy() if dnc else np.zeros(len(table), bool)
+        blocked_rows = table.loc[blocked] if blocked.any() else None
         # without a blocked row, no copy (reset_index is lazy under copy-on-write)
         table = (table.loc[~blocked] if blocked.any() else table).reset_index(drop=True)
 
@@ -122,13 +140,15 @@ class Problem:
                     file=customers_file,
                     column=clash[0],
                 )
+        known = cust["customer_id"] if customers is not None else options_ids
+        _check_do_not_contact(scenario, notes, dnc, known)
         customer = _positions(pd.Index(cust["customer_id"]), table["customer_id"])
         if customers is not None:
             unknown = customer < 0
             if unknown.any():
                 row = int(np.flatnonzero(unknown)[0]) + 1
                 raise InputError(
-                    f"customer {table['customer_id'].iloc[row - 1]!r} is not in the customers table {customers_file}",
+                    f"customer {quote(table['customer_id'].iloc[row - 1])} is not in the customers table {customers_file}",
                     file=options_file,
                     row=row,
                     column="customer_id",
@@ -145,7 +165,10 @@ class Problem:
         spend += table["contact_cost"].to_numpy()
         ret = p * table["value"].to_numpy()
         arrays = dict(spend=spend, expected_return=ret, net_value=ret - spend)
-        limits = _coupling_limits(scenario, table, cust, customer, offer, channel, offer_ids, channel_ids, arrays)
+        limits = _coupling_limits(
+            scenario, table, cust, customer, offer, channel, offer_ids, channel_ids, arrays, notes,
+            customers_file, customers_file.lower().endswith(".csv"), blocked_rows,
+        )
         return cls(
             scenario=scenario,
             options=table,
@@ -162,6 +185,7 @@ class Problem:
             do_not_contact=dnc,
             removed_by_do_not_contact=int(blocked.sum()),
             sources=dict(sources or {}),
+            warnings=tuple(notes),
         )
 
     def plan_table(self, chosen: np.ndarray) -> pd.DataFrame:
@@ -181,6 +205,39 @@ class Problem:
                 "offer_cost": o["offer_cost"].to_numpy(),
             }
         )
+
+
+#: Most ids a "did you mean" compares against: difflib is linear in them, a base has millions.
+HINT_CANDIDATES = 10_000
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    if len(choices) > HINT_CANDIDATES:
+        return ""
+    folded = {c.strip().casefold(): c for c in choices}  # 'C3' for 'c3' is the likeliest slip
+    hint = [folded[name.strip().casefold()]] if name.strip().casefold() in folded else difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {quote(hint[0])}?)" if hint else ""
+
+
+def _unused(scenario: Scenario, notes: list[str], what: str, name: str, choices: list[str], key: str) -> None:
+    """A name that matches nothing: an error, or a warning for a template (``allow_unused``)."""
+    rule = what + _did_you_mean(name, choices)
+    if scenario.allow_unused:
+        notes.append(f"{key}: {rule}")
+        return
+    raise InputError(rule + "; fix or remove it, or set allow_unused: true if the scenario is a template", key=key)
+
+
+def _check_do_not_contact(scenario: Scenario, notes: list[str], dnc: frozenset[str], known: pd.Series) -> None:
+    """Every do-not-contact id must be a customer: a mistyped id is a customer who gets called."""
+    if not dnc:
+        return
+    ids = pd.Series(sorted(dnc), dtype=str)
+    strangers = ids[~ids.isin(known.astype(str))]
+    if strangers.size:
+        others = f"; {strangers.size - 1} more of the {ids.size} ids are no customer either" if strangers.size > 1 else ""
+        choices = [str(c) for c in pd.unique(known)] if known.size <= HINT_CANDIDATES else []
+        _unused(scenario, notes, f"{quote(strangers.iloc[0])} is not a customer of this base{others}", strangers.iloc[0], choices, "do_not_contact")
 
 
 def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
@@ -203,11 +260,28 @@ def option_column(
     raise KeyError(name)
 
 
-def _matches(values: np.ndarray, condition: Any) -> np.ndarray:
+def _missing(values: np.ndarray) -> np.ndarray:
+    """Blank or NaN attributes: they match no condition, not even ``!=`` or ``not_in``."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(len(values), bool)
+    return np.asarray(pd.isna(values) | (pd.Series(values, dtype=object).astype(str).str.strip() == "").to_numpy(), bool)
+
+
+def _matches(values: np.ndarray, condition: Any, unmatched: list[Any] | None = None) -> np.ndarray:
+    """Which ``values`` meet a ``where`` condition; each named value that matches none goes to ``unmatched``."""
+    return _condition(values, condition, unmatched) & ~_missing(values)
+
+
+def _condition(values: np.ndarray, condition: Any, unmatched: list[Any] | None) -> np.ndarray:
+    text = values.astype(str) if values.dtype.kind not in "fiub" else values
+
     def same(v: Any) -> np.ndarray:
-        if values.dtype.kind in "fiub":
-            return values == float(v)
-        return values.astype(str) == str(v)
+        hit = values == float(v) if values.dtype.kind in "fiub" else text == str(v)
+        if unmatched is not None and not hit.any():
+            unmatched.append(v)
+        return hit
 
     if isinstance(condition, list):
         return np.logical_or.reduce([same(v) for v in condition]) if condition else np.zeros(len(values), bool)
@@ -216,7 +290,7 @@ def _matches(values: np.ndarray, condition: Any) -> np.ndarray:
     mask = np.ones(len(values), bool)
     for op, operand in condition.items():
         if op in ("in", "not_in"):
-            hit = _matches(values, list(operand) if isinstance(operand, list) else [operand])
+            hit = _condition(values, list(operand) if isinstance(operand, list) else [operand], unmatched)
             mask &= hit if op == "in" else ~hit
         elif op in ("==", "!="):
             mask &= same(operand) if op == "==" else ~same(operand)
@@ -228,41 +302,64 @@ def _matches(values: np.ndarray, condition: Any) -> np.ndarray:
     return mask
 
 
-def _matches_series(series: pd.Series, condition: Any) -> np.ndarray:
+def _matches_series(series: pd.Series, condition: Any, unmatched: list[Any] | None = None) -> np.ndarray:
     """:func:`_matches` on a column; a categorical is matched once per category (-1, missing, last)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         categories = np.concatenate([series.cat.categories.to_numpy(), [np.nan]])
-        return _matches(categories, condition)[series.cat.codes.to_numpy()]
-    return _matches(series.to_numpy(), condition)
+        return _matches(categories, condition, unmatched)[series.cat.codes.to_numpy()]
+    return _matches(series.to_numpy(), condition, unmatched)
 
 
 def _column_mask(
-    name: str, condition: Any, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
+    name: str, condition: Any, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray,
+    arrays: dict[str, np.ndarray], unmatched: list[Any] | None = None,
 ) -> np.ndarray:
     """Options whose ``name`` meets ``condition``; a customer attribute is matched per customer, then spread."""
     if name in arrays:
-        return _matches(arrays[name], condition)
+        return _matches(arrays[name], condition, unmatched)
     if name in table.columns:
-        return _matches_series(table[name], condition)
+        return _matches_series(table[name], condition, unmatched)
     if name in customers.columns:
-        return _matches_series(customers[name], condition)[customer]
+        return _matches_series(customers[name], condition, unmatched)[customer]
     raise KeyError(name)
 
 
 def rule_mask(
-    rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
+    rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray],
+    *, unmatched: dict[str, list[Any]] | None = None,
 ) -> np.ndarray:
-    """Options that match a rule's ``where`` filter (all conditions must hold)."""
+    """Options that match a rule's ``where`` filter (all conditions must hold).
+
+    A blank or NaN attribute matches no condition. ``unmatched`` collects, per column, the
+    values the filter names that no option or customer has.
+    """
     mask = np.ones(len(table), bool)
     for column, condition in rule.where.items():
         if column not in arrays and column not in table.columns and column not in customers.columns:
             known = sorted(set(table.columns) | set(customers.columns) | set(DERIVED_COLUMNS))
-            raise InputError(f"filters on unknown column {column!r}; known: {', '.join(known)}", key=f"rules.{rule.name}.where")
+            raise InputError(f"filters on unknown column {quote(column)}; known: {', '.join(known)}", key=f"rules.{rule.name}.where")
+        missing: list[Any] | None = None if unmatched is None else unmatched.setdefault(column, [])
         try:
-            mask &= _column_mask(column, condition, table, customers, customer, arrays)
+            mask &= _column_mask(column, condition, table, customers, customer, arrays, missing)
         except (TypeError, ValueError) as exc:
             raise InputError(f"where.{column}: {exc}", key=f"rules.{rule.name}") from None
     return mask
+
+
+def _held_by_blocked(column: str, value: Any, blocked_rows: pd.DataFrame | None) -> bool:
+    """A value that only do-not-contact customers' options have is no typo: the list removed them."""
+    if blocked_rows is None or column not in blocked_rows.columns:
+        return False
+    return bool(_matches_series(blocked_rows[column], value).any())
+
+
+def _distinct(name: str, table: pd.DataFrame, customers: pd.DataFrame) -> list[str]:
+    """The values of a text column, for a "did you mean"; none for numbers or a huge column."""
+    column = table[name] if name in table.columns else customers[name] if name in customers.columns else None
+    if column is None or pd.api.types.is_numeric_dtype(column):
+        return []
+    values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else pd.unique(column)
+    return [str(v) for v in values[: HINT_CANDIDATES + 1]]
 
 
 def _coupling_limits(
@@ -275,6 +372,10 @@ def _coupling_limits(
     offer_ids: tuple[str, ...],
     channel_ids: tuple[str, ...],
     arrays: dict[str, np.ndarray],
+    notes: list[str],
+    customers_file: str,
+    customers_csv: bool,
+    blocked_rows: pd.DataFrame | None,
 ) -> list[CouplingLimit]:
     spend, ret = arrays["spend"], arrays["expected_return"]
     limits: list[CouplingLimit] = []
@@ -316,15 +417,25 @@ def _coupling_limits(
             r = spec.min_roi
             limits.append(CouplingLimit(f"offer:{offer_id}:min_roi", "offer_roi", ">=", 0.0, ret[idx] - (1 + r) * spend[idx], idx, "yuan of surplus", f"return of {offer_id} >= {1 + r:g} x its spend"))
     for rule in scenario.rules:
-        mask = rule_mask(rule, table, customers, customer, arrays)
+        unmatched: dict[str, list[Any]] = {}
+        mask = rule_mask(rule, table, customers, customer, arrays, unmatched=unmatched)
+        for column, values in unmatched.items():
+            for value in values:
+                if _held_by_blocked(column, value, blocked_rows):
+                    continue
+                what = f"no option or customer has {quote(column)} = {quote(value)}"
+                _unused(scenario, notes, what, str(value), _distinct(column, table, customers), f"rules.{rule.name}.where.{column}")
         if rule.sum is None:
             measure, unit = np.broadcast_to(1.0, len(table)), "contact"  # read-only, no memory
         else:
             try:
                 measure = option_column(rule.sum, table, customers, customer, arrays).astype(np.float64)
-            except (KeyError, ValueError):
+            except (KeyError, ValueError, TypeError):
                 numeric = sorted([c for c in table.columns if c not in ("customer_id", "offer_id", "channel_id")] + list(DERIVED_COLUMNS))
-                raise InputError(f"sums {rule.sum!r}, which is not a numeric option column; use one of {', '.join(numeric)}", key=f"rules.{rule.name}.sum") from None
+                raise InputError(f"sums {quote(rule.sum)}, which is not a numeric option column; use one of {', '.join(numeric)}", key=f"rules.{rule.name}.sum") from None
+            if rule.sum in customers.columns and rule.sum not in table.columns and rule.sum not in arrays:
+                # option columns were checked with the table; a customer attribute only now that a rule sums it
+                check_measure(customers[rule.sum].to_numpy(dtype=np.float64), customers_file, rule.sum, customers_csv)
             unit = f"unit of {rule.sum}"
         what = f"{'count' if rule.sum is None else 'sum of ' + rule.sum} over {_describe_where(rule)}"
         idx = np.flatnonzero(mask)
@@ -379,9 +490,19 @@ class ScenarioTables:
     sources: dict[str, str]
 
 
-def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Path) -> ScenarioTables:
-    """Read (or generate, for ``synthetic``) the options, customers and do-not-contact tables."""
+def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Path, *, allow_outside: bool = False) -> ScenarioTables:
+    """Read (or generate, for ``synthetic``) the options, customers and do-not-contact tables.
+
+    Each table must lie in the scenario's folder, the working folder or the bundled
+    scenarios unless ``allow_outside`` (checked before it is read).
+    """
     from .demo import generate_base  # the generator is only needed for synthetic scenarios
+
+    roots = () if allow_outside else allowed_roots(scenario_file)
+
+    def inside(value: str, key: str) -> Path:
+        check_inside(base / value, roots, file=scenario_file, key=key)
+        return base / value  # unresolved: messages name the path as the scenario gave it
 
     sources: dict[str, str] = {}
     customers: pd.DataFrame | None = None
@@ -394,18 +515,18 @@ def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Pa
     elif scenario.options is None:
         raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_file), key="options")
     else:
-        options_path = base / scenario.options
+        options_path = inside(scenario.options, "options")
         options = read_table(options_path, categories=OPTION_KEYS)
         options_file = str(options_path)
         sources["options"] = sha256_file(options_path)
         if scenario.customers is not None:
-            customers_path = base / scenario.customers
+            customers_path = inside(scenario.customers, "customers")
             customers = read_table(customers_path)
             customers_file = str(customers_path)
             sources["customers"] = sha256_file(customers_path)
     dnc = None
     if isinstance(scenario.do_not_contact, str):
-        dnc_path = base / scenario.do_not_contact
+        dnc_path = inside(scenario.do_not_contact, "do_not_contact")
         dnc = read_id_list(dnc_path)
         sources["do_not_contact"] = sha256_file(dnc_path)
     return ScenarioTables(options, customers, dnc, options_file, customers_file, sources)
@@ -416,11 +537,15 @@ def scenario_sources(files: tuple[Path, ...]) -> dict[str, str]:
     return {"scenario" if i == 0 else f"scenario parent {i}": sha256_file(f) for i, f in enumerate(files)}
 
 
-def load_problem(scenario_path: str | Path) -> Problem:
-    """Read a scenario file and the tables it names; record the sha256 of every input."""
-    merged = load_merged(scenario_path)
+def load_problem(scenario_path: str | Path, *, allow_outside: bool = False) -> Problem:
+    """Read a scenario file and the tables it names; record the sha256 of every input.
+
+    ``allow_outside`` lets ``extends`` and the table paths leave the scenario's folder, the
+    working folder and the bundled scenarios.
+    """
+    merged = load_merged(scenario_path, allow_outside=allow_outside)
     scenario = validate(merged.data, merged.files)
-    tables = read_scenario_tables(scenario, merged.base_dir, scenario_path)
+    tables = read_scenario_tables(scenario, merged.base_dir, scenario_path, allow_outside=allow_outside)
     try:
         return Problem.from_tables(
             scenario,
@@ -430,6 +555,7 @@ def load_problem(scenario_path: str | Path) -> Problem:
             options_file=tables.options_file,
             customers_file=tables.customers_file,
             sources=scenario_sources(merged.files) | tables.sources,
+            warnings=merged.warnings,
         )
     except InputError as exc:
         if exc.file is not None:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import math
 import platform
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomically
+from .atomic import write_folder
 from .problem import Problem
 from .result import SolveResult, Status
 from .risk import plan_risk
 from .verify import Verification
 
-__all__ = ["summarise", "write_outputs", "print_summary", "ATTRIBUTES"]
+__all__ = ["summarise", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
 
 #: Customer attributes the summary counts contacts by, when the customers table has them.
 ATTRIBUTES = ("segment", "stage", "value_tier")
@@ -98,6 +100,7 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
     summary |= {
         "message": result.message,
         "notes": notes,
+        "warnings": list(problem.warnings),
         "verified": None if verification is None else verification.ok,
         "violations": [] if verification is None else list(verification.violations),
         "runtime_seconds": _runtimes(result, wall_time),
@@ -117,21 +120,43 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
     return summary
 
 
-def _json_default(value: Any) -> Any:
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones and every non-finite float as None (JSON null).
+
+    An infinite budget or a NaN shadow price must not crash the writer after the solve.
+    """
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
-def write_outputs(out: Path, plan: pd.DataFrame, summary: dict[str, Any]) -> None:
-    """Write ``out/plan.csv`` and ``out/summary.json`` together, atomically."""
-    text = json.dumps(summary, indent=2, default=_json_default, allow_nan=False)
-    write_atomically(
-        [
-            (out / "plan.csv", lambda tmp: plan.to_csv(tmp, index=False, float_format="%.10g")),
-            (out / "summary.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8")),
-        ]
-    )
+def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any]) -> list[Path]:
+    """Write ``out/plan.csv`` (when there is a plan) and then ``out/summary.json``, as one consistent pair.
+
+    summary.json is written last and lists the plan's sha256 and size under ``files``. With
+    no plan (``plan`` None: infeasible, or stopped without one) a plan.csv an earlier run
+    left is removed, so the folder never shows an old plan beside a new summary. plan.csv
+    keeps ids raw (no CSV-injection quote): ``verify`` and ``simulate --plan`` read it back.
+    """
+    data = _jsonable(summary)
+
+    def render(files: dict[str, Any]) -> str:
+        return json.dumps(data | {"files": files}, indent=2, allow_nan=False) + "\n"
+
+    if plan is None:
+        return write_folder(out, [], summary=("summary.json", render), remove=["plan.csv"])
+    table = plan
+
+    def write_plan(tmp: Path) -> None:
+        table.to_csv(tmp, index=False, float_format="%.10g")
+
+    return write_folder(out, [("plan.csv", write_plan)], summary=("summary.json", render))
 
 
 def _runtimes(result: SolveResult, wall_time: float) -> dict[str, float]:
@@ -142,6 +167,38 @@ def _runtimes(result: SolveResult, wall_time: float) -> dict[str, float]:
     return {"mip": result.runtime, "lp": result.lp_runtime, "total": wall_time}
 
 
+#: Console width a user string is cut to; the files keep it whole.
+SHOWN_CHARACTERS = 80
+
+
+def printable(text: Any, limit: int | None = SHOWN_CHARACTERS) -> str:
+    """``text`` for one console line: control characters escaped, cut to ``limit``, no word over 80 characters.
+
+    A name is data, not terminal codes (``\\x1b[2J`` is printed as such). Long words are cut
+    because rich folds them in quadratic time: a 100,000-character scenario name took minutes.
+    """
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    text = re.sub(rf"\S{{{SHOWN_CHARACTERS + 1},}}", lambda m: m.group()[: SHOWN_CHARACTERS - 1] + "…", text)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(text: Any, limit: int | None = SHOWN_CHARACTERS) -> str:
+    """A user string ready for rich: printable, and its ``[...]`` shown rather than read as markup."""
+    from rich.markup import escape
+
+    return escape(printable(text, limit))
+
+
+def print_warnings(warnings: Iterable[str], command: str = "campaignlab") -> None:
+    """Each input warning on stderr, once per line (they are in summary.json too, where there is one)."""
+    import sys
+
+    for warning in dict.fromkeys(warnings):
+        print(f"{command}: warning: {printable(warning, None)}", file=sys.stderr)
+
+
 def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     """One screen: the headline, each limit with what it costs, where the files went."""
     from rich.console import Console
@@ -150,7 +207,7 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     console = Console()
     status = summary["status"]
     colour = "green" if status == Status.OPTIMAL.value else "yellow" if summary.get("spend") is not None else "red"
-    console.print(f"[bold]{summary['scenario']}[/bold]: [{colour}]{status}[/{colour}]  ({summary['solver']['version']}, "
+    console.print(f"[bold]{_shown(summary['scenario'])}[/bold]: [{colour}]{status}[/{colour}]  ({_shown(summary['solver']['version'])}, "
                   f"{summary['runtime_seconds']['total']:.1f} s, {summary['size']['customers']:,} customers, "
                   f"{summary['size']['options']:,} options)")
     if summary.get("spend") is not None:
@@ -178,21 +235,22 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
         for lim in summary["limits"]:
             price = lim["shadow_price"]
             table.add_row(
-                lim["name"] + (" *" if lim["binding"] else ""),
+                _shown(lim["name"]) + (" *" if lim["binding"] else ""),
                 f"{lim['usage']:,.2f}",
                 f"{lim['sense']} {lim['limit']:,.2f}",
-                "-" if price is None else f"{price:,.4g} yuan / {lim['unit']}",
+                "-" if price is None else f"{price:,.4g} yuan / {_shown(lim['unit'])}",
             )
         console.print(table)
         source = "Lagrangian multiplier" if summary.get("mode") == "decompose" else "LP dual"
         console.print(f"* binding; shadow price: expected net value gained by loosening the limit by one unit ({source})")
     for note in summary["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"note: {_shown(note, None)}")
     if "diagnosis" in summary:
-        console.print(f"[red]{summary['diagnosis']['summary']}[/red]")
+        console.print(f"[red]{_shown(summary['diagnosis']['summary'], None)}[/red]")
     if summary["verified"] is False:
-        console.print(f"[red]verification failed: {'; '.join(summary['violations'])}[/red]")
+        console.print(f"[red]verification failed: {_shown('; '.join(summary['violations']), None)}[/red]")
     elif summary["verified"]:
         console.print("every limit rechecked from the inputs by the independent verifier: ok")
     if out is not None:
-        console.print(f"wrote {out / 'plan.csv'} and {out / 'summary.json'}")
+        wrote = f"{out / 'plan.csv'} and {out / 'summary.json'}" if summary.get("spend") is not None else f"{out / 'summary.json'} (no plan)"
+        console.print(f"wrote {_shown(wrote, None)}")

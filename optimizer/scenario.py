@@ -6,15 +6,26 @@ YAML files (with ``extends:``) is :mod:`optimizer.scenario_file`.
 
 ``synthetic`` replaces the two tables with the seeded demo generator, so the bundled
 default scenario ships as a few lines of data rather than as megabytes of tables.
+
+Numbers are numbers: a YAML ``yes`` is not 1 yuan, ``.inf`` and ``.nan`` are refused, and
+every amount or count lies within :data:`MAX_AMOUNT` / :data:`MAX_COUNT`, so that nothing
+the solver receives is too large for float64 arithmetic or an int64 count to hold.
 """
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .errors import quote
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_COUNT",
     "Channel",
     "ContactPolicy",
     "Offer",
@@ -33,27 +44,56 @@ FILTER_OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 
 Scalar = Union[str, int, float, bool]
 
+#: Largest |amount| (yuan, a rule's bound or summed measure) accepted anywhere. HiGHS works in
+#: float64 with absolute tolerances near 1e-7 and treats 1e20 as infinite: costs near 1e16
+#: made it report a feasible scenario INFEASIBLE. 1e12 yuan is far beyond any campaign.
+MAX_AMOUNT = 1e12
+#: Largest count (capacity, targets, contacts): beyond it the int64 and float64 arithmetic of
+#: the model stops being exact, and no table has that many rows.
+MAX_COUNT = 10**12
+#: HiGHS and CBC take a 32-bit seed (CBC gets seed + 1).
+MAX_SEED = 2**31 - 2
+
+
+def _is_number_type(annotation: Any) -> bool:
+    """True for ``int``/``float`` fields, optional or not, and mappings of them."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, dict):
+        return any(_is_number_type(a) for a in typing.get_args(annotation))
+    return False
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `budget: yes` as 1.0; a yes/no where a number is meant is a mistake
+        if info.field_name is not None and _is_number_type(cls.model_fields[info.field_name].annotation):
+            values = value.values() if isinstance(value, dict) else [value]
+            if any(isinstance(v, bool) for v in values):
+                raise ValueError("a number is needed, not a yes/no (true/false)")
+        return value
 
 
 class Channel(_Strict):
     """A contact channel: outbound calls, SMS, app push, store..."""
 
-    capacity: int | None = Field(None, ge=0, description="most contacts through this channel")
+    capacity: int | None = Field(None, ge=0, le=MAX_COUNT, description="most contacts through this channel")
     max_per_customer: int | None = Field(
-        None, ge=0, description="contact policy: most contacts per customer through this channel"
+        None, ge=0, le=MAX_COUNT, description="contact policy: most contacts per customer through this channel"
     )
 
 
 class Offer(_Strict):
     """An offer: data pack, bill-credit contract, handset contract..."""
 
-    max_targets: int | None = Field(None, ge=0, description="most customers given this offer")
-    min_targets: int | None = Field(None, ge=0, description="fewest customers given this offer")
-    budget: float | None = Field(None, ge=0, description="cap on this offer's expected spend")
-    min_roi: float | None = Field(None, ge=-1, description="this offer's return >= (1+min_roi)*spend")
+    max_targets: int | None = Field(None, ge=0, le=MAX_COUNT, description="most customers given this offer")
+    min_targets: int | None = Field(None, ge=0, le=MAX_COUNT, description="fewest customers given this offer")
+    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="cap on this offer's expected spend")
+    min_roi: float | None = Field(None, ge=-1, le=1000, description="this offer's return >= (1+min_roi)*spend")
 
 
 class Rule(_Strict):
@@ -68,8 +108,8 @@ class Rule(_Strict):
     name: str
     where: dict[str, Any] = Field(default_factory=dict)
     sum: str | None = None
-    max: float | None = None
-    min: float | None = None
+    max: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    min: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
     max_share: float | None = Field(None, ge=0, le=1)
     min_share: float | None = Field(None, ge=0, le=1)
 
@@ -82,24 +122,50 @@ class Rule(_Strict):
                 unknown = sorted(set(condition) - set(FILTER_OPERATORS))
                 if unknown:
                     raise ValueError(
-                        f"where.{column}: unknown operator {unknown[0]!r}; "
+                        f"where.{column}: unknown operator {quote(unknown[0])}; "
                         f"use one of {', '.join(FILTER_OPERATORS)}"
                     )
+                for op in set(condition) & {">", ">=", "<", "<="}:
+                    _check_threshold(column, op, condition[op])
+            for value in _listed_values(condition):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ValueError(f"where.{column}: {value} matches nothing; give a finite value")
         return self
+
+
+def _check_threshold(column: str, op: str, operand: Any) -> None:
+    """A comparison needs a finite number: `arpu: {">": .nan}` would silently match nothing."""
+    if isinstance(operand, bool) or not isinstance(operand, (int, float)) or not math.isfinite(operand):
+        raise ValueError(f"where.{column}: {op!r} needs a finite number (got {quote(operand)})")
+
+
+def _listed_values(condition: Any) -> list[Any]:
+    """The values a ``where`` condition names for equality (plain, a list, ==, !=, in, not_in)."""
+    if isinstance(condition, list):
+        return condition
+    if not isinstance(condition, dict):
+        return [condition]
+    out: list[Any] = []
+    for op in ("==", "!=", "in", "not_in"):
+        if op in condition:
+            operand = condition[op]
+            out.extend(operand if isinstance(operand, list) else [operand])
+    return out
 
 
 class ContactPolicy(_Strict):
     """Defaults for customers the customers table does not cover (or that it leaves blank)."""
 
-    max_contacts: int = Field(1, ge=0)
-    min_contacts: int = Field(0, ge=0)
+    max_contacts: int = Field(1, ge=0, le=MAX_COUNT)
+    min_contacts: int = Field(0, ge=0, le=MAX_COUNT)
 
 
 class Synthetic(_Strict):
     """Generate the operator base and its scored options instead of reading tables."""
 
-    customers: int = Field(20_000, ge=1)
-    seed: int = 7
+    # the in-memory generator needs about 2.5 GB per million customers
+    customers: int = Field(20_000, ge=1, le=10_000_000)
+    seed: int = Field(7, ge=0, le=MAX_SEED)
 
 
 class SolverSettings(_Strict):
@@ -107,8 +173,8 @@ class SolverSettings(_Strict):
     time_limit: float | None = Field(None, gt=0, description="seconds")
     # 1e-6 relative is 0.1 yuan on a 100k-yuan plan; proving the last 1e-9 took HiGHS minutes
     # on a 10k-customer base for a difference far below the precision of any p_accept.
-    mip_gap: float = Field(1e-6, ge=0, description="relative gap at which optimality is proven")
-    threads: int = Field(1, ge=1)
+    mip_gap: float = Field(1e-6, ge=0, lt=1, description="relative gap at which optimality is proven")
+    threads: int = Field(1, ge=1, le=1024)
 
 
 class SimulatedOffer(_Strict):
@@ -170,8 +236,8 @@ class Scenario(_Strict):
     options: str | None = None
     customers: str | None = None
     synthetic: Synthetic | None = None
-    budget: float | None = Field(None, ge=0)
-    min_roi: float | None = Field(None, ge=-1)
+    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT)
+    min_roi: float | None = Field(None, ge=-1, le=1000)
     channels: dict[str, Channel]
     offers: dict[str, Offer]
     rules: list[Rule] = Field(default_factory=list)
@@ -179,8 +245,11 @@ class Scenario(_Strict):
     do_not_contact: str | list[str] | None = None
     contact_policy: ContactPolicy = ContactPolicy()
     solver: SolverSettings = SolverSettings()
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     simulation: SimulationSettings | None = None
+    allow_unused: bool = Field(
+        False, description="a template: a listed channel, offer, rule value or do-not-contact id that matches nothing is a warning, not an error"
+    )
 
     @field_validator("channels", "offers", mode="before")
     @classmethod

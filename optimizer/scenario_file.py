@@ -7,11 +7,16 @@ A what-if is a few lines on top of a base::
     budget: 9000
 
 Merging rules: mappings merge key by key (recursively), lists and scalars are replaced
-whole (a child's ``rules:`` replaces the parent's list), and ``null`` replaces too (so
-``budget: null`` removes the parent's budget). Table paths (``options``, ``customers``,
-``do_not_contact``) stay relative to the file that wrote them. The merged mapping is then
-validated by :class:`~optimizer.scenario.Scenario`; a failure names the file in the chain
+whole (a child's ``rules:`` replaces the parent's list, with a warning in
+``MergedScenario.warnings``), and ``null`` replaces too (so ``budget: null`` removes the
+parent's budget). ``rules+: [...]`` appends to the inherited rules and ``rules-: [name]``
+removes one by name; ``exclusions+`` / ``exclusions-`` do the same for pairs of offers.
+Table paths (``options``, ``customers``, ``do_not_contact``) stay relative to the file that
+wrote them. The merged mapping is then validated by :class:`~optimizer.scenario.Scenario`; a failure names the file in the chain
 that set the offending key, its line, and for an unknown key the likely intended one.
+
+Reading is bounded (:func:`read_yaml`): size, nesting depth and alias expansion are limited,
+so a hostile file fails in milliseconds with one line instead of exhausting memory.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,10 +33,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputError
+from .errors import InputError, quote
 from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario, SolverSettings, Synthetic
 
-__all__ = ["MergedScenario", "bundled_path", "bundled_scenarios", "deep_merge", "load_merged", "load_scenario", "resolve_scenario", "validate"]
+__all__ = ["MergedScenario", "parse_yaml", "read_yaml", "allowed_roots", "bundled_path", "check_inside", "bundled_scenarios", "deep_merge", "load_merged", "load_scenario", "resolve_scenario", "validate"]
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -104,7 +110,7 @@ def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     else:
         rule = error["msg"].removeprefix("Value error, ")
         if error.get("input") is not None and error["type"] != "missing" and not isinstance(error["input"], dict):
-            rule += f" (got {error['input']!r})"
+            rule += f" (got {quote(error['input'])})"
     return loc, rule
 
 
@@ -121,15 +127,95 @@ def bundled_path(name: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` on top of ``base``: mappings merge recursively, everything else is replaced."""
+#: Lists a child may edit (``rules+``, ``rules-``...) instead of replacing them whole.
+LIST_KEYS = ("rules", "exclusions")
+
+
+def deep_merge(
+    base: dict[str, Any],
+    override: dict[str, Any],
+    *,
+    parents: Mapping[str, str] | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """``override`` on top of ``base``: mappings merge recursively, everything else is replaced.
+
+    ``rules+``/``exclusions+`` append to the inherited list and ``rules-``/``exclusions-``
+    remove from it (removal first). A plain ``rules:`` that replaces a non-empty inherited
+    list adds a line to ``notes``: replacing is easy to do by accident (``parents`` names the
+    file each list came from).
+    """
+    merged = _merge(base, {k: v for k, v in override.items() if not _is_edit(k)})
+    for key in LIST_KEYS:
+        edited = _edit_list(key, base.get(key), override, (parents or {}).get(key, "the parent"), notes)
+        if edited is not None:
+            merged[key] = edited
+    return merged
+
+
+def _is_edit(key: Any) -> bool:
+    if isinstance(key, str) and key[-1:] in ("+", "-") and len(key) > 1:
+        if key[:-1] not in LIST_KEYS:
+            raise InputError(f"only {' and '.join(LIST_KEYS)} take + and - edits; give the whole value", key=key)
+        return True
+    return False
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+            merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
     return merged
+
+
+def _item_id(key: str, item: Any) -> Any:
+    """What identifies a list item: a rule's name, an exclusion's unordered pair of offers."""
+    if key == "rules":
+        return item.get("name") if isinstance(item, dict) else None
+    return frozenset(map(str, item)) if isinstance(item, (list, tuple)) else None
+
+
+def _edit_list(key: str, inherited: Any, override: dict[str, Any], parent: str, notes: list[str] | None) -> list[Any] | None:
+    """The list ``key`` after the child's ``key-`` and ``key+`` edits; None when it has none."""
+    add, remove = override.get(f"{key}+"), override.get(f"{key}-")
+    inherited = inherited if isinstance(inherited, list) else []
+    kind = "rule" if key == "rules" else "exclusion"
+    if add is None and remove is None:
+        if notes is not None and inherited and override.get(key):
+            notes.append(
+                f"{key}: replaces the {len(inherited)} inherited {kind}{'s' if len(inherited) > 1 else ''} from {parent}; "
+                f"use {key}+: to add and {key}-: to remove"
+            )
+        return None
+    if key in override:
+        raise InputError(f"give {key}: (replace the list) or {key}+/{key}- (edit it), not both", key=key)
+    for edit, value in ((f"{key}+", add), (f"{key}-", remove)):
+        if value is not None and not isinstance(value, list):
+            raise InputError(f"{edit} takes a list (got {quote(value)})", key=edit)
+    items = list(inherited)
+    for ref in remove or []:
+        ids = [_item_id(key, item) for item in items]
+        wanted = ref if key == "rules" else _item_id(key, ref)
+        if wanted not in ids:
+            known = [str(i) if key == "rules" else "+".join(sorted(i)) for i in ids if i is not None]
+            hint = difflib.get_close_matches(str(ref), known, n=1) if key == "rules" else []
+            raise InputError(
+                f"{quote(ref)} is not an inherited {kind}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; inherited: {', '.join(known) or 'none'}",
+                key=f"{key}-",
+            )
+        del items[ids.index(wanted)]
+    for item in add or []:
+        ident = _item_id(key, item)
+        if ident is not None and ident in [_item_id(key, i) for i in items]:
+            name = quote(ident) if key == "rules" else "+".join(sorted(ident))
+            raise InputError(f"{kind} {name} is already inherited; remove it first with {key}-: or give another name", key=f"{key}+")
+        items.append(item)
+    return items
 
 
 @dataclass(frozen=True)
@@ -139,25 +225,147 @@ class MergedScenario:
     data: dict[str, Any]
     files: tuple[Path, ...]
     base_dir: Path
+    warnings: tuple[str, ...] = ()  # e.g. a child's rules: replacing inherited rules
 
 
-def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
-    text = path.read_text(encoding="utf-8")
+#: Limits of a scenario file: a scenario is a page of keys, and each limit stops a hostile or
+#: broken file (a 5,000-deep nesting, a "billion laughs" alias bomb) in milliseconds instead of
+#: a RecursionError or gigabytes of memory.
+MAX_FILE_BYTES = 10_000_000
+MAX_DEPTH = 100
+MAX_NODES = 100_000  # after expanding aliases; a generous scenario has a few hundred
+MAX_CHAIN = 32  # files in one extends chain
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than :data:`MAX_DEPTH` while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels (line {mark.line + 1})")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], level: int = 0) -> int:
+    """Nodes in the document once every alias is expanded; a shared node is counted once per use."""
+    if level > MAX_DEPTH:
+        raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded (or an alias refers to itself)")
+    if id(node) not in sizes:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes, level + 1) for child in children)
+        if sizes[id(node)] > MAX_NODES:
+            raise yaml.YAMLError(f"expands to more than {MAX_NODES:,} values (aliases repeat anchored parts)")
+    return sizes[id(node)]
+
+
+def _yaml_error(exc: yaml.YAMLError, path: Path) -> InputError:
+    """PyYAML's complaint as one line (its messages span several) with the file and line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else quote(exc.character)
+        problem = f"{exc.reason}: {character} at character {exc.position}"
+    else:
+        problem = str(getattr(exc, "problem", None) or exc)
+    mark = getattr(exc, "problem_mark", None)
+    return InputError(f"not valid YAML: {' '.join(problem.split())}", file=str(path), line=mark.line + 1 if mark else None)
+
+
+def _compose(path: Path) -> yaml.Node | None:
+    """The YAML node graph of ``path`` within the limits above; undecodable bytes name their offset."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"a scenario file is at most {MAX_FILE_BYTES:,} bytes; this one has {path.stat().st_size:,}", file=str(path))
+    raw = path.read_bytes()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: byte {exc.start} is {raw[exc.start:exc.start + 1]!r}; save the file as UTF-8", file=str(path)) from None
+    return _compose_text(text, str(path))
+
+
+def _compose_text(text: str, source: str) -> yaml.Node | None:
+    loader = None
+    try:
+        loader = _BoundedLoader(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node, {})
+        return node
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), line=mark.line + 1 if mark else None) from None
+        raise _yaml_error(exc, Path(source)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _construct(node: yaml.Node | None, source: str) -> Any:
+    try:
+        return None if node is None else yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, Path(source)) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content, parsed (never executed) within the limits above.
+
+    Every reader of a user's scenario file should come through here: ``yaml.safe_load`` alone
+    lets a 1 KB file take minutes and gigabytes.
+    """
+    return _construct(_compose(Path(path)), str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """:func:`read_yaml` for text that is not a file (a ``--grid`` value); ``source`` names it in errors."""
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(f"at most {MAX_FILE_BYTES:,} characters", key=source)
+    return _construct(_compose_text(text, source), source)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("a scenario is a YAML mapping of keys (name, options, budget, ...)", file=str(path))
-    return data, node
+    return data
 
 
-def _parent_path(value: Any, child: Path) -> Path:
+def allowed_roots(scenario_file: str | Path) -> tuple[Path, ...]:
+    """The folders a scenario may read from: its own, the working folder and the bundled scenarios."""
+    bundled = Path(str(resources.files("scenarios") / "bundled"))
+    return Path(scenario_file).resolve().parent, Path.cwd().resolve(), bundled.resolve()
+
+
+def check_inside(path: Path, roots: tuple[Path, ...], *, file: str | Path, key: str) -> Path:
+    """``path`` resolved, refused (before anything reads it) when it lies outside every root.
+
+    A scenario is data someone may hand over: ``extends: /etc/shadow`` or
+    ``customers: ../../secrets.csv`` must not read (and echo into an error) files the user
+    never named. ``--allow-outside`` (``roots=()``) lifts the check.
+    """
+    resolved = path.resolve()
+    if roots and not any(resolved.is_relative_to(root) for root in roots):
+        raise InputError(
+            f"{resolved} is outside the scenario's folder ({roots[0]}) and the working folder; pass --allow-outside to read it",
+            file=str(file),
+            key=key,
+        )
+    return resolved
+
+
+def _parent_path(value: Any, child: Path, roots: tuple[Path, ...]) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"extends must be a file path or a bundled scenario name (got {value!r})", file=str(child), key="extends")
-    relative = (child.parent / value).resolve()
+    relative = check_inside(child.parent / value, roots, file=child, key="extends")
     if relative.is_file():
         return relative
     bundled = bundled_path(value) if "/" not in value else None
@@ -182,11 +390,16 @@ def _rebase(data: dict[str, Any], source_dir: Path, target_dir: Path) -> dict[st
     return out
 
 
-def load_merged(path: str | Path) -> MergedScenario:
-    """Follow ``extends`` from ``path`` to the root and merge; cycles and missing parents are errors."""
+def load_merged(path: str | Path, *, allow_outside: bool = False) -> MergedScenario:
+    """Follow ``extends`` from ``path`` to the root and merge; cycles and missing parents are errors.
+
+    A parent must lie in ``path``'s folder, the working folder or the bundled scenarios
+    unless ``allow_outside``.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("scenario file does not exist", file=str(path))
+    roots = () if allow_outside else allowed_roots(path)
     chain: list[tuple[Path, dict[str, Any]]] = []
     current = path.resolve()
     seen: list[Path] = []
@@ -194,18 +407,28 @@ def load_merged(path: str | Path) -> MergedScenario:
         if current in seen:
             loop = " -> ".join(p.name for p in seen + [current])
             raise InputError(f"extends forms a cycle: {loop}", file=str(chain[-1][0]), key="extends")
+        if len(seen) == MAX_CHAIN:
+            raise InputError(f"an extends chain has at most {MAX_CHAIN} files", file=str(chain[-1][0]), key="extends")
         seen.append(current)
-        data, _ = _read(current)
+        data = _read(current)
         chain.append((current, data))
         if "extends" not in data:
             break
-        current = _parent_path(data["extends"], current)
+        current = _parent_path(data["extends"], current, roots)
     merged: dict[str, Any] = {}
     target = path.resolve().parent
+    notes: list[str] = []
+    set_by: dict[str, str] = {}  # list key -> the file whose edits it holds, for the notes
     for file, data in reversed(chain):  # root first, child last
         own = {k: v for k, v in data.items() if k != "extends"}
-        merged = deep_merge(merged, _rebase(own, file.parent, target))
-    return MergedScenario(merged, tuple(p for p, _ in chain), path.parent)
+        found: list[str] = []
+        try:
+            merged = deep_merge(merged, _rebase(own, file.parent, target), parents=set_by, notes=found)
+        except InputError as exc:
+            raise InputError(exc.rule, file=str(file), key=exc.key) from None
+        notes.extend(f"{file.name}: {note}" for note in found)
+        set_by.update({key: file.name for key in LIST_KEYS if any(k in own for k in (key, f"{key}+", f"{key}-"))})
+    return MergedScenario(merged, tuple(p for p, _ in chain), path.parent, tuple(notes))
 
 
 def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
@@ -219,8 +442,8 @@ def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
         file, line, best = (str(files[0]) if files else None), None, 0
         for candidate in files:
             try:
-                node = yaml.compose(candidate.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-            except (OSError, yaml.YAMLError):
+                node = _compose(candidate)
+            except (OSError, InputError):
                 continue
             lines = _line_index(node) if node is not None else {}
             depth = next((i for i in range(len(loc), 0, -1) if loc[:i] in lines), 0)
@@ -255,7 +478,7 @@ def resolve_scenario(name_or_path: str | Path) -> Path:
     return bundled
 
 
-def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
+def load_scenario(path: str | Path, *, allow_outside: bool = False) -> tuple[Scenario, Path]:
     """Read, merge (``extends``) and validate a scenario; returns it with the folder its paths are relative to."""
-    merged = load_merged(path)
+    merged = load_merged(path, allow_outside=allow_outside)
     return validate(merged.data, merged.files), merged.base_dir

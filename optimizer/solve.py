@@ -11,8 +11,6 @@ that solve many periods and never read them.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from .diagnose import diagnose
@@ -67,7 +65,7 @@ def solve(
     # optimum is often integral already, which proves optimality without branching.
     lp = backend.solve_lp(model, options)
     if lp.status is RawStatus.INFEASIBLE:
-        diagnosis = diagnose(problem, model, backend, options)
+        diagnosis = diagnose(problem, model, backend, options.after(lp.runtime))
         return SolveResult(
             Status.INFEASIBLE, None, None, None, None, runtime=lp.runtime,
             diagnosis=diagnosis, message=diagnosis.summary(), **common,
@@ -75,14 +73,13 @@ def solve(
     if lp.x is not None and lp.objective is not None and np.all(np.abs(lp.x - np.round(lp.x)) <= 1e-9):
         raw = RawSolution(RawStatus.OPTIMAL, lp.x, lp.objective, lp.objective, 0.0, message="LP relaxation integral")
     else:
-        if options.time_limit is not None:
-            # one time limit for the whole solve: the MIP gets what the LP left
-            options = replace(options, time_limit=max(0.01, options.time_limit - lp.runtime))
+        # one time limit for the whole solve: the MIP gets what the LP left
+        options = options.after(lp.runtime)
         raw = solve_from_lp(model, problem.customer, lp, backend, options)
     status = _STATUS[raw.status]
 
     if raw.x is None:
-        diagnosis = diagnose(problem, model, backend, options) if status is Status.INFEASIBLE else None
+        diagnosis = diagnose(problem, model, backend, options.after(raw.runtime)) if status is Status.INFEASIBLE else None
         message = diagnosis.summary() if diagnosis else (raw.message or "the solver returned no plan")
         return SolveResult(
             status, None, None, None, raw.bound, runtime=raw.runtime, lp_runtime=lp.runtime,

@@ -7,6 +7,7 @@ the column, plus how many other rows break the same rule.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import InputError
-from .scenario import Scenario
+from .errors import InputError, quote
+from .scenario import MAX_AMOUNT, MAX_COUNT, Scenario
 
-__all__ = ["OPTION_KEYS", "OPTION_NUMBERS", "read_table", "check_options", "check_customers", "read_id_list"]
+__all__ = ["OPTION_KEYS", "OPTION_NUMBERS", "read_table", "check_options", "check_customers", "check_measure", "read_id_list"]
 
 OPTION_KEYS = ("customer_id", "offer_id", "channel_id")
 OPTION_NUMBERS = ("p_accept", "value", "contact_cost", "offer_cost")
@@ -36,7 +37,7 @@ def read_table(path: str | Path, *, categories: tuple[str, ...] = ()) -> pd.Data
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            return _whole_rows(pd.read_csv(path, dtype=str, keep_default_na=False), path)
         except pd.errors.EmptyDataError:
             raise InputError("table is empty (no header, no rows)", file=str(path)) from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -47,6 +48,32 @@ def read_table(path: str | Path, *, categories: tuple[str, ...] = ()) -> pd.Data
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise InputError(f"not a readable Parquet file: {exc}", file=str(path)) from None
     raise InputError(f"unknown table format {suffix!r}; use .csv or .parquet", file=str(path))
+
+
+def _whole_rows(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Refuse a CSV row with fewer cells than the header (a truncated line, a lost separator).
+
+    pandas fills the missing cells with ``""``, which reads as "blank": a customer's
+    ``max_contacts`` would silently become the policy default. A short row always leaves the
+    last column blank, so only a table with such blanks is re-read, with the csv module.
+    """
+    if not len(table) or not (table.iloc[:, -1] == "").any():
+        return table
+    width = len(table.columns)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        row = 0
+        for cells in reader:
+            if not cells:  # pandas skips blank lines
+                continue
+            row += 1
+            if len(cells) < width:
+                raise InputError(
+                    f"the row has {len(cells)} cells, the header {width}; a cell or a separator is missing",
+                    file=str(path), row=row, line=reader.line_num, column=str(table.columns[len(cells)]),
+                )
+    return table
 
 
 def _read_parquet(path: Path, categories: tuple[str, ...]) -> pd.DataFrame:
@@ -94,7 +121,7 @@ def _numeric(df: pd.DataFrame, column: str, file: str, is_csv: bool, *, required
         first = np.flatnonzero(np.isnan(values))
         if first.size:
             sample = text.iloc[int(first[0])]
-            _fail(np.isnan(values), f"{sample!r} is not a number", file, column, is_csv)
+            _fail(np.isnan(values), f"{quote(sample)} is not a number", file, column, is_csv)
     _fail(np.isinf(values), "infinite values are not allowed", file, column, is_csv)
     return values
 
@@ -171,11 +198,14 @@ def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool)
     _fail((p < 0) | (p > 1), "p_accept must lie in [0, 1]", file, "p_accept", is_csv)
     for cost in ("contact_cost", "offer_cost"):
         _fail(out[cost] < 0, "costs must be >= 0", file, cost, is_csv)
+    for column in out:
+        if column not in OPTION_KEYS:
+            check_measure(out[column], file, column, is_csv)
     for column, known, key in (("offer_id", scenario.offers, "offers"), ("channel_id", scenario.channels, "channels")):
         unknown = ~out[column].isin(list(known)).to_numpy()
         if unknown.any():
             name = out[column].iloc[int(np.flatnonzero(unknown)[0])]
-            _fail(unknown, f"{name!r} is not listed under the scenario's '{key}'", file, column, is_csv)
+            _fail(unknown, f"{quote(name)} is not listed under the scenario's '{key}'", file, column, is_csv)
     table = pd.DataFrame(out, copy=False)
     _fail(_duplicates(table), "duplicate (customer_id, offer_id, channel_id); each option appears once", file, "customer_id", is_csv)
     return table
@@ -199,6 +229,8 @@ def check_customers(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: boo
         filled = df[column].where(~blank, str(default) if is_csv else default)
         values = _numeric(pd.DataFrame({column: filled}), column, file, is_csv)
         _fail((values < 0) | (values != np.round(values)), "must be a whole number >= 0", file, column, is_csv)
+        # beyond MAX_COUNT the int64 cast could wrap to a negative count and the limit vanish
+        _fail(values > MAX_COUNT, f"out of range: at most {MAX_COUNT:.0e} contacts", file, column, is_csv)
         out[column] = values.astype(np.int64)
     _fail(
         (out["min_contacts"] > out["max_contacts"]).to_numpy(),
@@ -208,14 +240,28 @@ def check_customers(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: boo
         is_csv,
     )
     for column in out.columns:
-        if column in ("customer_id",) + CUSTOMER_LIMITS or not is_csv:
+        if column in ("customer_id",) + CUSTOMER_LIMITS:
             continue
-        # CSV attributes arrive as text; columns that are wholly numeric become numbers so that
-        # rules can compare them with thresholds (arpu >= 100).
-        converted = pd.to_numeric(out[column], errors="coerce")
-        if converted.notna().all():
-            out[column] = converted.astype(np.float64)
+        if is_csv:
+            # CSV attributes arrive as text; columns that are wholly numeric become numbers so that
+            # rules can compare them with thresholds (arpu >= 100).
+            converted = pd.to_numeric(out[column], errors="coerce")
+            if converted.notna().all():
+                out[column] = converted.astype(np.float64)
+        if pd.api.types.is_float_dtype(out[column]):
+            # "inf" parses as a number, but `arpu >= 100` on it is a customer no one meant to include
+            _fail(np.isinf(out[column].to_numpy()), "infinite values are not allowed in a customer attribute", file, column, is_csv)
     return out.reset_index(drop=True)
+
+
+def check_measure(values: np.ndarray, file: str, column: str, is_csv: bool) -> None:
+    """Refuse a number a limit or the objective would use that is not finite or beyond
+    :data:`~optimizer.scenario.MAX_AMOUNT` (HiGHS mis-solves near 1e16 and stalls on NaN)."""
+    low, high = (float(np.min(values)), float(np.max(values))) if len(values) else (0.0, 0.0)
+    if -MAX_AMOUNT <= low and high <= MAX_AMOUNT:  # false for NaN: no row mask on a clean column
+        return
+    _fail(~np.isfinite(values), "not a finite number; a value a limit sums must be a number (not blank, NaN or inf)", file, column, is_csv)
+    _fail(np.abs(values) > MAX_AMOUNT, f"out of range: numbers are at most {MAX_AMOUNT:.0e} in size", file, column, is_csv)
 
 
 def read_id_list(path: str | Path) -> list[str]:

@@ -48,6 +48,9 @@ def _where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
     mask = pd.Series(True, index=frame.index)
     for column, condition in where.items():
         series = frame[column]
+        # a blank or NaN attribute matches no condition, not even != or not_in (see the README)
+        blank = series.isna() if pd.api.types.is_numeric_dtype(series) else series.isna() | (series.astype(str).str.strip() == "")
+        mask &= ~blank
         if isinstance(condition, list):
             hit = pd.Series(False, index=frame.index)
             for value in condition:

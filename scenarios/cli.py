@@ -1,7 +1,7 @@
 """The what-if sub-commands of ``campaignlab``: sweep, frontier, inverse, compare, report, contacts.
 
 ``register(subparsers)`` adds them to the main parser. Every handler returns an exit code:
-0 success; 1 nothing to report (e.g. an infeasible scenario for ``contacts``); 2 bad input
+0 success; 1 no plan (an infeasible scenario: nothing to test, compare, report or list); 2 bad input
 (one line on stderr naming the file, key or value; nothing written). All files are written
 atomically, together, after every computation has succeeded.
 """
@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from optimizer.errors import InputError
+from optimizer.arguments import add_allow_outside, finite_float, non_negative_int, positive_float, positive_int
+from optimizer.atomic import default_folder
+from optimizer.errors import InputError, NoPlan
 
 __all__ = ["main", "plan_test_command", "register"]
 
@@ -32,6 +35,9 @@ def _guard(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callabl
             except InputError as exc:
                 print(f"campaignlab {name}: error: {exc}", file=sys.stderr)
                 return EXIT_INPUT
+            except NoPlan as exc:
+                print(f"campaignlab {name}: no plan: {_line(str(exc))}", file=sys.stderr)
+                return EXIT_NO_PLAN
 
         return run
 
@@ -44,20 +50,52 @@ def _csv_numbers(text: str, key: str) -> list[float]:
     values = parse_grid([f"{key}={text}"])[key]
     if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise InputError(f"give numbers as V1,V2,... or START:STOP:N (got {text!r})", key=f"--{key}")
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise InputError(f"every value must be a finite number >= 0 (got {text!r})", key=f"--{key}")
     return [float(v) for v in values]
+
+
+def _printed(table: Any) -> str:
+    """A table for the terminal: names printable and cut (optimizer.report.printable); the files keep them whole."""
+    from optimizer.report import printable
+
+    text = [c for c in table.columns if table[c].dtype == object or str(table[c].dtype) in ("str", "string", "category")]
+    return str(table.assign(**{c: table[c].map(printable) for c in text}).to_string(index=False))
+
+
+def _line(text: str) -> str:
+    """A sentence that quotes user names, for the terminal: control characters escaped, long words cut."""
+    from optimizer.report import printable
+
+    return printable(text, None)
+
+
+def _load(args: argparse.Namespace, command: str) -> tuple[Any, Any]:
+    """The scenario's inputs and its base problem, with the input warnings printed once.
+
+    Building the base problem checks every name against the tables before any worker starts,
+    and is where a name that matches nothing in a template (``allow_unused``) is reported.
+    """
+    from optimizer.report import print_warnings
+
+    from .inputs import load_inputs
+
+    inputs = load_inputs(args.scenario, allow_outside=args.allow_outside)
+    problem = inputs.problem()
+    print_warnings(problem.warnings, f"campaignlab {command}")
+    return inputs, problem
 
 
 @_guard("sweep")
 def _sweep(args: argparse.Namespace) -> int:
-    from .inputs import load_inputs
     from .sweep import parse_grid, sweep, write_table
 
-    inputs = load_inputs(args.scenario)
+    inputs, _ = _load(args, "sweep")
     grid = parse_grid(args.grid or [])
     table = sweep(inputs, grid, workers=args.workers, progress=not args.no_progress)
     paths = write_table(table, Path(args.out), "sweep")
     shown = [c for c in list(grid) + ["status", "objective", "gap", "spend", "roi", "contacts"] if c in table.columns]
-    print(table[shown].to_string(index=False))
+    print(_printed(table[shown]))
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
 
@@ -65,10 +103,9 @@ def _sweep(args: argparse.Namespace) -> int:
 @_guard("frontier")
 def _frontier(args: argparse.Namespace) -> int:
     from .frontier import default_budgets, frontier, plot_frontier
-    from .inputs import load_inputs
     from .sweep import write_table
 
-    inputs = load_inputs(args.scenario)
+    inputs, _ = _load(args, "frontier")
     budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else default_budgets(inputs, args.points)
     table = frontier(inputs, budgets, workers=args.workers, progress=not args.no_progress)
     import matplotlib
@@ -76,7 +113,7 @@ def _frontier(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     fig = plot_frontier(table, title=f"{inputs.name}: efficient frontier")
     out = Path(args.out)
-    paths = write_table(table, out, "frontier", extra=[(out / "frontier.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))])
+    paths = write_table(table, out, "frontier", extra=[("frontier.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))])
     print(table[["budget", "status", "net_value", "roi", "marginal_value", "knee"]].to_string(index=False))
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
@@ -84,10 +121,9 @@ def _frontier(args: argparse.Namespace) -> int:
 
 @_guard("inverse")
 def _inverse(args: argparse.Namespace) -> int:
-    from .inputs import load_inputs
     from .inverse import SEATS_KEY, least_resource
 
-    inputs = load_inputs(args.scenario)
+    inputs, _ = _load(args, "inverse")
     key, per_unit = args.vary, 1.0
     if args.vary == "seats":
         if args.calls_per_seat is None:
@@ -99,16 +135,15 @@ def _inverse(args: argparse.Namespace) -> int:
         low=None if args.low is None else args.low * scale, high=None if args.high is None else args.high * scale,
         tolerance=None if args.tolerance is None else args.tolerance * scale, per_unit=per_unit,
     )
-    print(result.sentence())
+    print(_line(result.sentence()))
     if args.out:
-        from optimizer.atomic import write_atomically
+        from optimizer.atomic import write_folder
 
         record = {"key": result.key, "measure": result.measure, "target": result.target, "per_unit": result.per_unit,
                   "low": result.low, "high": result.high, "value_at_low": result.value_at_low, "value_at_high": result.value_at_high,
                   "evaluations": result.evaluations}
         text = json.dumps(record, indent=2, default=str)
-        path = Path(args.out) / "inverse.json"
-        write_atomically([(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))])
+        (path,) = write_folder(Path(args.out), [("inverse.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))])
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -116,17 +151,12 @@ def _inverse(args: argparse.Namespace) -> int:
 @_guard("simulate")
 def plan_test_command(args: argparse.Namespace) -> int:
     """``campaignlab simulate SCENARIO [--plan PLAN.csv]``: the plan test (scenarios.plan_test)."""
-    from .inputs import load_inputs
     from .plan_test import run_plan_test, sentence, write_plan_test
     from .sweep import ProgressBar
 
-    inputs = load_inputs(args.scenario)
-    if args.workers < 1:
-        raise InputError(f"(={args.workers}) must be >= 1", key="--workers")
+    inputs, problem = _load(args, "simulate")
     if args.horizon is not None and not 1 <= args.horizon <= 240:
         raise InputError(f"(={args.horizon}) must be between 1 and 240 months", key="--horizon")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"(={args.seed}) must be >= 0", key="--seed")
     bar: ProgressBar | None = None
     if args.every_month and args.plan is not None:
         raise InputError("--every-month re-plans each month; it takes no --plan", key="--plan")
@@ -137,23 +167,27 @@ def plan_test_command(args: argparse.Namespace) -> int:
         nonlocal bar
         if bar is None:
             what = "every month" if args.every_month else "plan test"
-            bar = ProgressBar(not args.no_progress, total, f"{what} {inputs.name}: replications x strategies")
+            from rich.markup import escape
+
+            from optimizer.report import printable
+
+            bar = ProgressBar(not args.no_progress, total, f"{what} {escape(printable(inputs.name))}: replications x strategies")
         if done:
             bar.advance()
 
-    out = Path(args.out) if args.out is not None else Path("out") / inputs.name
+    out = Path(args.out) if args.out is not None else default_folder(inputs.name)
     if args.every_month:
         return _monthly(args, inputs, out, progress, lambda: bar)
     try:
         result = run_plan_test(
             inputs, args.plan, effects=args.effects, replications=args.replications, seed=args.seed,
-            horizon_months=args.horizon, workers=args.workers, progress=progress, seats=args.seats,
+            horizon_months=args.horizon, workers=args.workers, progress=progress, seats=args.seats, problem=problem,
         )
     finally:
         if bar is not None:
             bar.stop()
     paths = write_plan_test(result, out)
-    print(sentence(result))
+    print(_line(sentence(result)))
     rows = [(k, result.planned[k], result.simulated[k]) for k in ("spend", "expected_return", "net_value", "acceptances", "calls")]
     print(f"{'measure':<16}{'planned':>14}{'simulated':>14}  95% CI")
     for k, planned, sim in rows:
@@ -161,7 +195,7 @@ def plan_test_command(args: argparse.Namespace) -> int:
     if result.p_spend_over_budget is not None:
         print(f"share of replications with spend over the budget: {result.p_spend_over_budget:.0%}")
     for gap in result.gaps:
-        print(f"gap in {gap['measure']}: " + " | ".join(gap["causes"]))
+        print(_line(f"gap in {gap['measure']}: " + " | ".join(gap["causes"])))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return EXIT_OK
 
@@ -182,10 +216,10 @@ def _monthly(args: argparse.Namespace, inputs: Any, out: Path, progress: Callabl
         if bar() is not None:
             bar().stop()
     paths = write_monthly(result, out)
-    print(f"{result.scenario}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months, "
+    print(f"{_line(result.scenario)}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months, "
           f"{result.replications} replications ({result.effects} effects); net value against doing nothing, yuan, 95% CI:")
     for _, row in result.ranking.iterrows():
-        print(f"  {row['rank']}. {row['strategy']:<32}{row['net_value']:>14,.0f}  [{row['net_value_ci_low']:,.0f}, "
+        print(f"  {row['rank']}. {_line(row['strategy']):<32}{row['net_value']:>14,.0f}  [{row['net_value_ci_low']:,.0f}, "
               f"{row['net_value_ci_high']:,.0f}]  spend {row['spend']:,.0f}" + ("  (ahead of the next)" if row["distinct_from_next"] else ""))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return EXIT_OK
@@ -207,12 +241,12 @@ def _baselines(args: argparse.Namespace, problem: Any) -> Any:
 
 @_guard("compare")
 def _compare(args: argparse.Namespace) -> int:
+    from optimizer.atomic import neutralised
+
     from .compare import compare, headline
-    from .inputs import load_inputs
     from .sweep import write_table
 
-    inputs = load_inputs(args.scenario)
-    problem = inputs.problem()
+    inputs, problem = _load(args, "compare")
     table = compare(problem, _baselines(args, problem))
     extra = []
     out = Path(args.out)
@@ -222,25 +256,24 @@ def _compare(args: argparse.Namespace) -> int:
         tested = run_plan_test(inputs, replications=args.replications, workers=args.workers,
                                baselines=_baselines(args, problem), problem=problem)
         simulated = tested.strategies[tested.strategies["measure"].isin(["spend", "expected_return", "net_value", "acceptances"])]
-        extra.append((out / "simulated_comparison.csv", lambda tmp: simulated.to_csv(tmp, index=False, float_format="%.10g")))
+        extra.append(("simulated_comparison.csv", lambda tmp: neutralised(simulated).to_csv(tmp, index=False, float_format="%.10g")))
     paths = write_table(table, out, "comparison", extra=extra)
-    print(table[["strategy", "contacts", "spend", "net_value", "roi", "retained", "verified"]].to_string(index=False))
-    print(headline(table, problem.scenario.budget))
+    print(_printed(table[["strategy", "contacts", "spend", "net_value", "roi", "retained", "verified"]]))
+    print(_line(headline(table, problem.scenario.budget)))
     if args.simulate:
-        print(sentence(tested))
+        print(_line(sentence(tested)))
         shown = simulated[simulated["measure"] == "net_value"][["strategy", "planned", "mean", "ci_low", "ci_high"]]
         print("simulated net value on this base (yuan, mean and 95% CI over replications):")
-        print(shown.to_string(index=False))
+        print(_printed(shown))
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
 
 
 @_guard("report")
 def _report(args: argparse.Namespace) -> int:
-    from .inputs import load_inputs
     from .report import build_report, render_html, write_report
 
-    inputs = load_inputs(args.scenario)
+    inputs, _ = _load(args, "report")
     budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else None
     data = build_report(inputs, budgets=budgets, frontier_points=args.points, simulate=args.simulate, workers=args.workers,
                         replications=args.replications)
@@ -257,10 +290,8 @@ def _contacts(args: argparse.Namespace) -> int:
     from optimizer.verify import verify_plan
 
     from .contacts import contact_lists, write_contact_lists
-    from .inputs import load_inputs
 
-    inputs = load_inputs(args.scenario)
-    problem = inputs.problem()
+    inputs, problem = _load(args, "contacts")
     if args.plan:
         plan = read_table(args.plan)
         missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
@@ -277,8 +308,10 @@ def _contacts(args: argparse.Namespace) -> int:
         plan = result.plan
     lists = contact_lists(problem, plan)
     paths = write_contact_lists(lists, Path(args.out), args.format)
+    from optimizer.report import printable
+
     for channel, table in lists.items():
-        print(f"{channel:8s} {len(table):6,} contacts")
+        print(f"{printable(channel):8s} {len(table):6,} contacts")
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
 
@@ -289,59 +322,65 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("sweep", help="solve a scenario over a grid of what-if values")
     p.add_argument("scenario", help=scenario_help)
+    add_allow_outside(p)
     p.add_argument("--grid", action="append", metavar="KEY=VALUES",
                    help="dotted scenario key and values, V1,V2,... or START:STOP:N; repeat for more axes "
                         "(e.g. budget=5000:20000:4, channels.call.capacity=200,300,416)")
     p.add_argument("--out", default="out/sweep", help="folder for sweep.parquet and sweep.csv")
-    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_sweep)
 
     p = subparsers.add_parser("frontier", help="expected net value and ROI against budget, shadow price and knee")
     p.add_argument("scenario", help=scenario_help)
+    add_allow_outside(p)
     p.add_argument("--budgets", help="V1,V2,... or START:STOP:N (default: 10%% to 200%% of the scenario's budget)")
-    p.add_argument("--points", type=int, default=9, help="number of default budgets (default 9)")
+    p.add_argument("--points", type=positive_int, default=9, help="number of default budgets (default 9)")
     p.add_argument("--out", default="out/frontier", help="folder for frontier.parquet, .csv and .png")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=positive_int, default=2)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_frontier)
 
     p = subparsers.add_parser("inverse", help="least budget (or seats) whose optimal plan reaches a target")
     p.add_argument("scenario", help=scenario_help)
-    p.add_argument("--target", type=float, required=True, help="retained customers (expected acceptances) or net value in yuan")
+    add_allow_outside(p)
+    p.add_argument("--target", type=finite_float, required=True, help="retained customers (expected acceptances) or net value in yuan")
     p.add_argument("--measure", choices=["retained", "net_value"], default="retained")
     p.add_argument("--vary", default="budget", help="budget, seats, or a dotted numeric key (default budget)")
-    p.add_argument("--calls-per-seat", type=float, help="with --vary seats: calls one seat makes for this base (outbound_10088: 2)")
-    p.add_argument("--low", type=float, help="lower end of the search (default 0)")
-    p.add_argument("--high", type=float, help="upper end (default: what the unlimited plan uses)")
-    p.add_argument("--tolerance", type=float, help="width of the final bracket (default 0.5%% of the upper end; 1 seat)")
+    p.add_argument("--calls-per-seat", type=positive_float, help="with --vary seats: calls one seat makes for this base (outbound_10088: 2)")
+    p.add_argument("--low", type=finite_float, help="lower end of the search (default 0)")
+    p.add_argument("--high", type=finite_float, help="upper end (default: what the unlimited plan uses)")
+    p.add_argument("--tolerance", type=positive_float, help="width of the final bracket (default 0.5%% of the upper end; 1 seat)")
     p.add_argument("--out", help="folder for inverse.json")
     p.set_defaults(func=_inverse)
 
     p = subparsers.add_parser("compare", help="optimizer vs rule and score targeting at equal budget")
     p.add_argument("scenario", help=scenario_help)
+    add_allow_outside(p)
     p.add_argument("--rule", help="tag rule for rule targeting, e.g. \"arpu > 80 AND stage == 'decline'\"")
     p.add_argument("--score", help="customer column to rank by for score targeting, e.g. churn_risk")
     p.add_argument("--offers", help="offers the baselines make, in priority order (default bill_credit_contract)")
     p.add_argument("--channel", default="call", help="channel the baselines use (default call)")
     p.add_argument("--simulate", action="store_true", help="also replay every plan on the scenario's base in the lifecycle simulator, with CIs")
-    p.add_argument("--replications", type=int, default=None, help="with --simulate (default: the scenario's, else 10)")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
+    p.add_argument("--workers", type=positive_int, default=1)
     p.add_argument("--out", default="out/compare", help="folder for comparison.parquet and .csv")
     p.set_defaults(func=_compare)
 
     p = subparsers.add_parser("report", help="one self-contained HTML approval report")
     p.add_argument("scenario", help=scenario_help)
+    add_allow_outside(p)
     p.add_argument("--out", default="out/report.html", help="HTML file to write")
     p.add_argument("--budgets", help="frontier budgets, V1,V2,... or START:STOP:N")
-    p.add_argument("--points", type=int, default=7, help="frontier points when --budgets is not given (0: none)")
+    p.add_argument("--points", type=non_negative_int, default=7, help="frontier points when --budgets is not given (0: none)")
     p.add_argument("--simulate", action="store_true", help="add the plan test: the plan replayed on the scenario's base, with CIs")
-    p.add_argument("--replications", type=int, default=None, help="with --simulate (default: the scenario's, else 10)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
+    p.add_argument("--workers", type=positive_int, default=2)
     p.set_defaults(func=_report)
 
     p = subparsers.add_parser("contacts", help="contact lists per channel (call list for agents, SMS list)")
     p.add_argument("scenario", help=scenario_help)
+    add_allow_outside(p)
     p.add_argument("--plan", help="an existing plan (CSV/Parquet) to turn into lists; default: solve the scenario")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--out", default="out/contacts", help="folder for <channel>_list files")

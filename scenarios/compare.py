@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError
+from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem
 from optimizer.scoring.errors import TagRuleError
 from optimizer.scoring.tags import evaluate as evaluate_rule
@@ -170,7 +170,7 @@ def compare(problem: Problem, baselines: Sequence[Baseline] | None = None) -> pd
     baselines = list(baselines) if baselines is not None else default_baselines(problem)
     result = solve(problem)
     if not result.has_plan:
-        raise InputError(f"the optimizer found no plan ({result.status.value}): {result.message}", key="compare")
+        raise NoPlan.of(result, "nothing to compare")
     rows = [{"strategy": "optimizer", "description": "exact optimum under every limit", **_metrics(problem, result.chosen), "gap": result.gap}]
     for b in baselines:
         rows.append({"strategy": b.name, "description": b.describe(), **_metrics(problem, baseline_plan(problem, b)), "gap": None})

@@ -4,7 +4,9 @@ The call list is what the 10088 agents work through: one row per customer to cal
 expected net value first (so a wave cut short still made its best calls), with the offer to
 present and the customer attributes an agent needs (stage, value tier, segment, ARPU, tenure,
 contract...). The SMS list and the others carry the customer, the offer and the priority.
-All lists are written together, atomically: ``<channel>_list.csv`` (or ``.parquet``).
+All lists are written together, atomically: ``<channel>_list.csv`` (or ``.parquet``). These
+are the files people open in a spreadsheet: every text cell that starts like a formula
+(``=``, ``+``, ``-``, ``@``, tab, CR) is prefixed with ``'`` in the CSV (OWASP CSV injection).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.atomic import write_atomically
+from optimizer.atomic import neutralised, slug, write_folder
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 
@@ -53,16 +55,16 @@ def contact_lists(problem: Problem, plan: pd.DataFrame) -> dict[str, pd.DataFram
 
 
 def write_contact_lists(lists: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") -> list[Path]:
-    """Write every list to ``out/<channel>_list.<fmt>`` in one atomic step."""
+    """Write every list to ``out/<channel>_list.<fmt>`` in one atomic step (a channel id is slugged for its file name)."""
     if fmt not in ("csv", "parquet"):
         raise InputError(f"unknown format {fmt!r}; use csv or parquet", key="--format")
-    out = Path(out)
+    names = {channel: f"{slug(channel)}_list.{fmt}" for channel in lists}
+    if len(set(names.values())) < len(names):
+        raise InputError(f"channel ids {sorted(lists)} give the same file name once made safe for a path; rename one", key="channels")
 
     def writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
         if fmt == "csv":
-            return lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g")
+            return lambda tmp: neutralised(table).to_csv(tmp, index=False, float_format="%.6g")
         return lambda tmp: table.to_parquet(tmp, index=False)
 
-    outputs = [(out / f"{channel}_list.{fmt}", writer(table)) for channel, table in lists.items()]
-    write_atomically(outputs)
-    return [p for p, _ in outputs]
+    return write_folder(Path(out), [(names[channel], writer(table)) for channel, table in lists.items()])

@@ -95,6 +95,8 @@ def plot_frontier(table: pd.DataFrame, *, title: str = "") -> Any:
     """Net value and ROI against budget (top), marginal value per yuan (bottom), knee marked."""
     import matplotlib.pyplot as plt
 
+    from simulation.plots import literal
+
     ok = table[table["net_value"].notna()]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     top.plot(ok["budget"], ok["net_value"], "o-", color="tab:blue", label="expected net value")
@@ -110,7 +112,7 @@ def plot_frontier(table: pd.DataFrame, *, title: str = "") -> Any:
         bottom.axvline(knee["budget"].iloc[0], color="red", linestyle=":")
     lines = top.get_legend_handles_labels()[0] + roi_ax.get_legend_handles_labels()[0]
     top.legend(lines, [ln.get_label() for ln in lines], loc="center right")
-    top.set_title(title or "efficient frontier")
+    top.set_title(literal(title) if title else "efficient frontier")  # the title names the scenario
     bottom.step(ok["budget"], ok["marginal_value"], where="mid", color="tab:green", label="shadow price of budget (LP dual)")
     bottom.plot(ok["budget"], ok["slope"], "x", color="tab:gray", label="slope between points")
     bottom.axhline(0, color="black", linewidth=0.5)

@@ -105,6 +105,8 @@ class ScenarioInputs:
     options_file: str
     customers_file: str
     sources: dict[str, str] = field(default_factory=dict)
+    #: What reading the scenario file warned about (a child's ``rules:`` replacing inherited rules).
+    warnings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -131,6 +133,7 @@ class ScenarioInputs:
                 options_file=self.options_file,
                 customers_file=self.customers_file,
                 sources=sources,
+                warnings=self.warnings,
             )
         except InputError as exc:
             if exc.file is not None:
@@ -149,13 +152,17 @@ class ScenarioInputs:
                    {"options": sha256_table(options), **({"customers": sha256_table(customers)} if customers is not None else {})})
 
 
-def load_inputs(name_or_path: str | Path) -> ScenarioInputs:
-    """Load a scenario (file or bundled name, ``extends`` resolved) and its tables once."""
+def load_inputs(name_or_path: str | Path, *, allow_outside: bool = False) -> ScenarioInputs:
+    """Load a scenario (file or bundled name, ``extends`` resolved) and its tables once.
+
+    ``allow_outside`` lets ``extends`` and the table paths leave the scenario's folder, the
+    working folder and the bundled scenarios (:func:`optimizer.problem.load_problem`).
+    """
     path = resolve_scenario(name_or_path)
-    merged = load_merged(path)
+    merged = load_merged(path, allow_outside=allow_outside)
     scenario = validate(merged.data, merged.files)
-    tables = read_scenario_tables(scenario, merged.base_dir, path)
+    tables = read_scenario_tables(scenario, merged.base_dir, path, allow_outside=allow_outside)
     return ScenarioInputs(
         merged.data, merged.files, merged.base_dir, tables.options, tables.customers, tables.do_not_contact,
-        tables.options_file, tables.customers_file, scenario_sources(merged.files) | tables.sources,
+        tables.options_file, tables.customers_file, scenario_sources(merged.files) | tables.sources, merged.warnings,
     )

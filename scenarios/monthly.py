@@ -187,19 +187,18 @@ def compare_monthly(
 
 
 def write_monthly(result: MonthlyComparison, out: Path) -> list[Path]:
-    """monthly.json, ranking.csv, replications.csv and monthly.png, atomically and together."""
-    from optimizer.atomic import write_atomically
+    """ranking.csv, replications.csv and monthly.png, then monthly.json last with their sha256 (atomic.write_folder)."""
+    from optimizer.atomic import neutralised, write_folder
 
-    out = Path(out)
-    payload = json.dumps(result.to_json(), indent=2, allow_nan=False)
+    data = result.to_json()
+    json.dumps(data, allow_nan=False)  # a value JSON cannot hold fails here, before any file is written
     writers = [
-        (out / "monthly.json", lambda p: p.write_text(payload, encoding="utf-8")),
-        (out / "ranking.csv", lambda p: result.ranking.to_csv(p, index=False, float_format="%.10g")),
-        (out / "replications.csv", lambda p: result.per_replication.to_csv(p, index=False, float_format="%.10g")),
-        (out / "monthly.png", lambda p: _plot(result, p)),
+        ("ranking.csv", lambda p: neutralised(result.ranking).to_csv(p, index=False, float_format="%.10g")),
+        ("replications.csv", lambda p: neutralised(result.per_replication).to_csv(p, index=False, float_format="%.10g")),
+        ("monthly.png", lambda p: _plot(result, p)),
     ]
-    write_atomically(writers)
-    return [p for p, _ in writers]
+    summary = ("monthly.json", lambda files: json.dumps(data | {"files": files}, indent=2, allow_nan=False))
+    return write_folder(Path(out), writers, summary=summary)
 
 
 def _plot(result: MonthlyComparison, path: Path) -> None:
@@ -208,15 +207,17 @@ def _plot(result: MonthlyComparison, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from simulation.plots import literal
+
     r = result.ranking
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(r) + 1.8))
     err = [r["net_value"] - r["net_value_ci_low"], r["net_value_ci_high"] - r["net_value"]]
-    ax.barh(r["strategy"], r["net_value"], xerr=err, capsize=4, color="#4c72b0")
+    ax.barh(r["strategy"].map(literal), r["net_value"], xerr=err, capsize=4, color="#4c72b0")
     ax.axvline(0, color="black", linewidth=0.8)
     ax.invert_yaxis()
     what = "net value against doing nothing" if result.effects == "lifecycle" else "net value (values credited minus spend)"
     ax.set_xlabel(f"{what}, yuan (mean and 95% CI, {result.replications} replications)")
-    ax.set_title(f"{result.scenario}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months")
+    ax.set_title(f"{literal(result.scenario)}: {result.budget_per_month:,.0f} yuan a month, {result.seats} seats, {result.months} months")
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError
+from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem
 from optimizer.scenario import SimulationSettings
 from optimizer.value_model import MARGIN, OfferEffect, expected_margin
@@ -418,7 +418,7 @@ def run_plan_test(
 
             result = solve_decomposed(problem)
         if not result.has_plan:
-            raise InputError(f"the optimizer found no plan to test ({result.status.value}): {result.message}", key="plan")
+            raise NoPlan.of(result, "nothing to test")
         chosen = result.chosen.astype(np.int8)
         notes.append({"what": "plan", "value": f"the optimizer's plan ({result.status.value}, gap {result.gap:.2g})", "source": "solved for this run"})
     elif isinstance(plan, (str, Path)):
@@ -660,16 +660,15 @@ def sentence(result: PlanTest) -> str:
 
 def is_plan_scenario(name_or_path: str | Path) -> bool:
     """True for an optimizer scenario (bundled name or YAML with options, synthetic, extends...)."""
-    from optimizer.scenario_file import bundled_path
+    from optimizer.errors import InputError
+    from optimizer.scenario_file import bundled_path, read_yaml
 
     path = Path(name_or_path)
     if not path.is_file():
         return bundled_path(str(name_or_path)) is not None
-    import yaml
-
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = read_yaml(path)
+    except (OSError, InputError):
         return True  # let the optimizer's reader name the problem
     return isinstance(data, dict) and bool({"options", "synthetic", "extends", "simulation", "budget"} & set(data))
 
@@ -678,24 +677,27 @@ def is_plan_scenario(name_or_path: str | Path) -> bool:
 
 
 def write_plan_test(result: PlanTest, out: Path) -> list[Path]:
-    """plan_test.json, the tables and the plots, atomically and together."""
-    from optimizer.atomic import write_atomically
+    """The tables and the plots, then plan_test.json last with their sha256 (optimizer.atomic.write_folder)."""
+    from optimizer.atomic import neutralised, write_folder
 
-    out = Path(out)
     res = result.experiment
-    payload = json.dumps(result.to_json(), indent=2, allow_nan=False)
-    writers: list[tuple[Path, Callable[[Path], None]]] = [
-        (out / "plan_test.json", lambda p: p.write_text(payload, encoding="utf-8")),
-        (out / "strategies.csv", lambda p: result.strategies.to_csv(p, index=False, float_format="%.10g")),
-        (out / "comparison.csv", lambda p: result.comparison.to_csv(p, index=False, float_format="%.10g")),
-        (out / "replications.csv", lambda p: result.per_replication.to_csv(p, index=False, float_format="%.10g")),
-        (out / "totals.csv", lambda p: res.totals.to_csv(p, index=False, float_format="%.10g")),
-        (out / "timeseries.parquet", lambda p: res.timeseries.to_parquet(p, index=False)),
-        (out / "retention.png", lambda p: _retention_plot(result, p)),
-        (out / "plan_test.png", lambda p: _plan_plot(result, p)),
+    data = result.to_json()
+    json.dumps(data, allow_nan=False)  # a value JSON cannot hold fails here, before any file is written
+
+    def csv(table: pd.DataFrame) -> Callable[[Path], None]:
+        return lambda p: neutralised(table).to_csv(p, index=False, float_format="%.10g")
+
+    writers: list[tuple[str, Callable[[Path], None]]] = [
+        ("strategies.csv", csv(result.strategies)),
+        ("comparison.csv", csv(result.comparison)),
+        ("replications.csv", csv(result.per_replication)),
+        ("totals.csv", csv(res.totals)),
+        ("timeseries.parquet", lambda p: res.timeseries.to_parquet(p, index=False)),
+        ("retention.png", lambda p: _retention_plot(result, p)),
+        ("plan_test.png", lambda p: _plan_plot(result, p)),
     ]
-    write_atomically(writers)
-    return [p for p, _ in writers]
+    summary = ("plan_test.json", lambda files: json.dumps(data | {"files": files}, indent=2, allow_nan=False))
+    return write_folder(Path(out), writers, summary=summary)
 
 
 def _retention_plot(result: PlanTest, path: Path) -> None:
@@ -711,6 +713,8 @@ def _plan_plot(result: PlanTest, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from simulation.plots import literal
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     keys = ["spend", "expected_return", "net_value"]
     x = np.arange(len(keys))
@@ -721,10 +725,10 @@ def _plan_plot(result: PlanTest, path: Path) -> None:
     a.bar(x + 0.2, means, 0.4, yerr=err, capsize=4, label=f"simulated (mean, 95% CI, {result.replications} replications)", color="#dd8452")
     a.set_xticks(x, ["spend", "return", "net value"])
     a.set_ylabel("yuan")
-    a.set_title(f"{result.scenario}: the plan, planned vs simulated ({result.effects} effects)")
+    a.set_title(f"{literal(result.scenario)}: the plan, planned vs simulated ({result.effects} effects)")
     a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     t = result.strategies[result.strategies["measure"] == "net_value"]
-    b.barh(t["strategy"], t["mean"], xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]], capsize=4, color="#55a868")
+    b.barh(t["strategy"].map(literal), t["mean"], xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]], capsize=4, color="#55a868")
     b.set_xlabel(f"net value, yuan over {result.value_horizon_months} months (mean, 95% CI)")
     b.invert_yaxis()
     b.set_title("strategies on common random numbers")

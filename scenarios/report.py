@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import write_atomically
-from optimizer.errors import InputError
+from optimizer.atomic import write_folder
+from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem, rule_mask
 from optimizer.report import summarise
 from optimizer.solve import solve
@@ -65,6 +65,16 @@ def allocation(problem: Problem, plan: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index().sort_values("net_value", ascending=False).reset_index(drop=True)
 
 
+def _relaxed(problem: Problem, **update: Any) -> Problem:
+    """``problem`` with scenario keys replaced, on its tables as checked (do-not-contact rows already gone).
+
+    The names were checked when ``problem`` was built; a value matched only by the removed
+    do-not-contact rows must not look unused now, hence ``allow_unused``.
+    """
+    relaxed = problem.scenario.model_copy(update={**update, "do_not_contact": None, "allow_unused": True})
+    return Problem.from_tables(relaxed, problem.options, problem.customers, do_not_contact=[])
+
+
 def rule_effects(problem: Problem, chosen: np.ndarray, objective: float) -> pd.DataFrame:
     """What each rule, exclusion and the do-not-contact list costs in contacts and net value.
 
@@ -76,9 +86,9 @@ def rule_effects(problem: Problem, chosen: np.ndarray, objective: float) -> pd.D
     s = problem.scenario
     rows = []
     arrays = {"spend": problem.spend, "expected_return": problem.expected_return, "net_value": problem.net_value}
-    for rule in s.rules:
-        relaxed = s.model_copy(update={"rules": [r for r in s.rules if r.name != rule.name]})
-        other = Problem.from_tables(relaxed, problem.options, problem.customers, do_not_contact=sorted(problem.do_not_contact))
+    # with every option filtered out (all on the do-not-contact list) no rule can cost anything
+    for rule in s.rules if problem.n_options else []:
+        other = _relaxed(problem, rules=[r for r in s.rules if r.name != rule.name])
         result = solve(other, shadow_prices=False)
         mask = rule_mask(rule, problem.options, problem.customers, problem.customer, arrays)
         with_rule = int(chosen[mask].sum())
@@ -90,9 +100,8 @@ def rule_effects(problem: Problem, chosen: np.ndarray, objective: float) -> pd.D
         else:
             rows.append({"limit": rule.name, "method": f"re-solved without the rule: {result.status.value}",
                          "matching contacts without": None, "matching contacts with": with_rule, "contacts removed": None, "net value it costs": None})
-    for a, b in s.exclusions:
-        relaxed = s.model_copy(update={"exclusions": [e for e in s.exclusions if tuple(e) != (a, b)]})
-        other = Problem.from_tables(relaxed, problem.options, problem.customers, do_not_contact=sorted(problem.do_not_contact))
+    for a, b in s.exclusions if problem.n_options else []:
+        other = _relaxed(problem, exclusions=[e for e in s.exclusions if tuple(e) != (a, b)])
         result = solve(other, shadow_prices=False)
         if result.has_plan:
             held = result.plan.groupby("customer_id")["offer_id"].agg(set)
@@ -128,10 +137,7 @@ def build_report(
     problem = inputs.problem()
     result = solve(problem)
     if not result.has_plan:
-        raise InputError(
-            f"the run ended {result.status.value}, so there is no plan to report: {result.message}; no report written",
-            file=str(inputs.files[0]) if inputs.files else None,
-        )
+        raise NoPlan.of(result, "no report written")
     verification = verify_plan(problem, result.plan)
     if not verification.ok:
         raise InputError(f"the verifier rejected the plan ({'; '.join(verification.violations)}); no report written")
@@ -213,19 +219,18 @@ def headline_figures(summary: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _plots(data: ReportData) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _allocation_plots(alloc: pd.DataFrame) -> dict[str, str]:
+    """Contacts by offer x channel (a heat map) and by stage and channel, for a plan with contacts."""
     import matplotlib.pyplot as plt
 
+    from simulation.plots import literal
+
     out = {}
-    alloc = data.allocation
     pivot = alloc.pivot_table(index="offer_id", columns="channel_id", values="contacts", aggfunc="sum", fill_value=0)
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(pivot) + 1.5))
     ax.imshow(pivot.to_numpy(), cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(pivot.columns)), pivot.columns)
-    ax.set_yticks(range(len(pivot.index)), pivot.index)
+    ax.set_xticks(range(len(pivot.columns)), pivot.columns.map(literal))
+    ax.set_yticks(range(len(pivot.index)), pivot.index.map(literal))
     for (i, j), v in np.ndenumerate(pivot.to_numpy()):
         ax.text(j, i, f"{v:,}", ha="center", va="center", color="black")
     ax.set_title("contacts by offer x channel")
@@ -233,15 +238,32 @@ def _plots(data: ReportData) -> dict[str, str]:
     if "stage" in alloc.columns:
         by = alloc.pivot_table(index="stage", columns="channel_id", values="contacts", aggfunc="sum", fill_value=0)
         fig, ax = plt.subplots(figsize=(6, 3))
-        by.plot.barh(stacked=True, ax=ax)
+        by.rename(index=literal, columns=literal).plot.barh(stacked=True, ax=ax)
         ax.set_xlabel("contacts")
         ax.set_title("contacts by lifecycle stage and channel")
         out["stage"] = _png(fig)
+    return out
+
+
+def _plots(data: ReportData) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simulation.plots import literal  # user ids in labels: a `$` would start mathtext
+
+    out = {}
+    alloc = data.allocation
+    if not len(alloc) or alloc["contacts"].sum() == 0:
+        out["allocation"] = '<p class="note">The plan contacts nobody: nothing to chart.</p>'
+    else:
+        out |= _allocation_plots(alloc)
     limits = [lim for lim in data.summary["limits"] if lim["sense"] == "<=" and lim["limit"] > 0]
     if limits:
         fig, ax = plt.subplots(figsize=(6, 0.4 * len(limits) + 1.2))
         share = [100 * lim["usage"] / lim["limit"] for lim in limits]
-        ax.barh([lim["name"] for lim in limits], share, color=["tab:red" if lim["binding"] else "tab:blue" for lim in limits])
+        ax.barh([literal(lim["name"]) for lim in limits], share, color=["tab:red" if lim["binding"] else "tab:blue" for lim in limits])
         ax.axvline(100, color="black", linewidth=0.8)
         ax.set_xlabel("usage (% of the limit; red = binding)")
         out["limits"] = _png(fig)
@@ -249,7 +271,7 @@ def _plots(data: ReportData) -> dict[str, str]:
         out["frontier"] = _png(plot_frontier(data.frontier, title=f"{data.summary['scenario']}: efficient frontier"))
     if data.comparison is not None:
         fig, ax = plt.subplots(figsize=(6, 2.8))
-        ax.barh(data.comparison["strategy"][::-1], data.comparison["net_value"][::-1], color="tab:green")
+        ax.barh(data.comparison["strategy"][::-1].map(literal), data.comparison["net_value"][::-1], color="tab:green")
         ax.set_xlabel("expected net value at equal budget (yuan)")
         out["comparison"] = _png(fig)
     return out
@@ -385,6 +407,9 @@ def _plan_test_section(test: Any) -> list[str]:
 
 
 def write_report(path: Path, page: str) -> Path:
+    """The page to ``path``, atomically, under its folder's lock (:func:`optimizer.atomic.write_folder`)."""
     path = Path(path)
-    write_atomically([(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))])
+    if path.is_dir():
+        raise InputError("is a folder; give the HTML file to write, e.g. --out out/report.html", file=str(path))
+    write_folder(path.parent, [(path.name, lambda tmp: tmp.write_text(page, encoding="utf-8"))])
     return path

@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from optimizer.atomic import write_atomically
+from optimizer.atomic import neutralised, write_folder
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 from optimizer.result import SolveResult
@@ -41,8 +40,9 @@ OUTCOME_COLUMNS = (
 
 
 def _parse_value(text: str) -> Any:
-    value = yaml.safe_load(text)
-    return value
+    from optimizer.scenario_file import parse_yaml
+
+    return parse_yaml(text, "--grid")
 
 
 def parse_grid(specs: Iterable[str]) -> dict[str, list[Any]]:
@@ -215,17 +215,24 @@ class ProgressBar:
 
 
 def _progress(enabled: bool, total: int, name: str) -> ProgressBar:
-    return ProgressBar(enabled, total, f"sweep {name}")
+    from rich.markup import escape
+
+    from optimizer.report import printable
+
+    return ProgressBar(enabled, total, f"sweep {escape(printable(name))}")
 
 
-def write_table(table: pd.DataFrame, out: Path, stem: str = "sweep", extra: list[tuple[Path, Any]] | None = None) -> list[Path]:
-    """Write ``out/<stem>.parquet`` and ``out/<stem>.csv`` (and any ``extra`` writers) atomically, together."""
-    out = Path(out)
-    parquet, csv = out / f"{stem}.parquet", out / f"{stem}.csv"
-    writers = [
-        (parquet, lambda tmp: table.to_parquet(tmp, index=False)),
-        (csv, lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g")),
-        *(extra or []),
-    ]
-    write_atomically(writers)
-    return [p for p, _ in writers]
+def write_table(table: pd.DataFrame, out: Path, stem: str = "sweep", extra: list[tuple[str, Any]] | None = None) -> list[Path]:
+    """Write ``out/<stem>.parquet``, ``out/<stem>.csv`` and any ``extra`` (file name, writer) together.
+
+    Through :func:`optimizer.atomic.write_folder`; the CSV, for spreadsheets, has its text
+    cells neutralised against formulas, the Parquet keeps them raw.
+    """
+    return write_folder(
+        Path(out),
+        [
+            (f"{stem}.parquet", lambda tmp: table.to_parquet(tmp, index=False)),
+            (f"{stem}.csv", lambda tmp: neutralised(table).to_csv(tmp, index=False, float_format="%.10g")),
+            *(extra or []),
+        ],
+    )

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .errors import SimulationConfigError
 from .stages import STAGE_NAMES, TIER_NAMES
@@ -417,15 +416,16 @@ def build_config(data: Mapping[str, Any] | SimConfig | None = None) -> SimConfig
 
 def load_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a scenario YAML file into a mapping (validation happens in :func:`build_config`)."""
+    from optimizer.errors import InputError
+    from optimizer.scenario_file import read_yaml  # bounded: depth, size and alias expansion
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = read_yaml(p)
     except OSError as exc:
         raise SimulationConfigError("scenario", f"cannot read {str(p)!r}: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SimulationConfigError("scenario", f"{str(p)!r} is not valid YAML: {exc}") from exc
+    except InputError as exc:
+        raise SimulationConfigError("scenario", exc.rule + (f" (line {exc.line})" if exc.line else "")) from None
     if not isinstance(data, dict):
         raise SimulationConfigError("scenario", f"{str(p)!r} must hold a mapping at top level")
     return data

@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ..atomic import write_atomically
+from ..arguments import positive_int
+from ..atomic import neutralised, write_folder
+from ..errors import InputError
 from .config import load_yaml
 from .errors import ScoringError
 
@@ -46,19 +48,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     u.add_argument("config", help="YAML config (see examples/hillstrom_uplift.yaml)")
     u.add_argument("--out", required=True, help="output folder (created if missing)")
-    u.add_argument("--max-rows", type=int, default=None, help="subsample the history (stratified) for a quick run")
+    u.add_argument("--max-rows", type=positive_int, default=None, help="subsample the history (stratified) for a quick run")
     u.set_defaults(func=_cmd_uplift)
 
 
+#: Tables the optimizer reads back: written raw; every other CSV is neutralised for spreadsheets.
+_INPUT_TABLES = ("customers.csv", "options.csv")
+
+
 def _write_all(out: Path, files: dict[str, Any]) -> None:
+    """Tables and scenario.yaml in order, then summary.json last with the sha256 of each (atomic.write_folder)."""
+
     def writer(obj: Any, name: str) -> Callable[[Path], None]:
         if isinstance(obj, pd.DataFrame):
-            return lambda p: obj.to_csv(p, index=False)
-        if name.endswith(".yaml"):
-            return lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
-        return lambda p: p.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+            table = obj if name in _INPUT_TABLES else neutralised(obj)
+            return lambda p: table.to_csv(p, index=False)
+        return lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
 
-    write_atomically([(out / name, writer(obj, name)) for name, obj in files.items()])
+    summary = files["summary.json"]
+    write_folder(
+        out,
+        [(name, writer(obj, name)) for name, obj in files.items() if name != "summary.json"],
+        summary=("summary.json", lambda manifest: json.dumps(summary | {"files": manifest}, indent=2) + "\n"),
+    )
 
 
 def _core_input_errors() -> tuple[type[BaseException], ...]:
@@ -114,10 +126,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         "value_policy": res.customers["value_policy"].value_counts().to_dict(),
         "stages": res.customers["stage"].value_counts().to_dict(),
     }
-    files["scenario.yaml"] = res.scenario  # last: its presence means the tables are complete
+    files["scenario.yaml"] = res.scenario  # after the tables; summary.json (written last) lists them all
     try:
         _write_all(Path(args.out), files)
-    except OSError as exc:
+    except InputError as exc:
         return _fail("prepare", exc)
     print(
         f"prepared {len(res.customers)} customers and {len(res.options)} options in {args.out}; "
@@ -154,7 +166,7 @@ def _cmd_uplift(args: argparse.Namespace) -> int:
     }
     try:
         _write_all(Path(args.out), files)
-    except OSError as exc:
+    except InputError as exc:
         return _fail("uplift", exc)
     cols = [
         c

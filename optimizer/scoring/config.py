@@ -7,9 +7,10 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..errors import InputError
+from ..scenario_file import read_yaml
 from .errors import ScoringError
 
 __all__ = ["load_yaml", "parse_model", "resolve_path"]
@@ -23,11 +24,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ScoringError(f"{p}: config file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ScoringError(f"{p}:{where} invalid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = read_yaml(p)  # bounded: depth, size and alias expansion
+    except InputError as exc:
+        raise ScoringError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScoringError(f"{p}: top level must be a mapping of keys, got {type(data).__name__}")
     return data

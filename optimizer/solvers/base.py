@@ -9,7 +9,7 @@ short enough to read in one sitting.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -33,6 +33,13 @@ class SolveOptions:
     mip_gap: float = 1e-6
     threads: int = 1
     seed: int = 0
+
+    def after(self, spent: float) -> "SolveOptions":
+        """These options with ``spent`` seconds taken off the time limit: one limit bounds a
+        whole solve, however many solver calls it makes (a floor of 0.01 s keeps it positive)."""
+        if self.time_limit is None:
+            return self
+        return replace(self, time_limit=max(0.01, self.time_limit - spent))
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ def instances(draw: st.DrawFn, max_options: int = 18) -> Instance:
             "min_contacts": min_contacts,
         }
     )
-    scenario: dict[str, Any] = {"name": "random", "channels": {}, "offers": {}}
+    # a drawn channel, offer or filter value may match no drawn option: a template, not a typo
+    scenario: dict[str, Any] = {"name": "random", "channels": {}, "offers": {}, "allow_unused": True}
     scenario["budget"] = draw(maybe(st.integers(0, 80).map(float)))
     scenario["min_roi"] = draw(maybe(st.sampled_from((-0.5, 0.0, 0.2, 1.0)), 2))
     for h in channels:

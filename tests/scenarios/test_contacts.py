@@ -49,3 +49,19 @@ def test_cli_contacts_from_a_plan_and_bad_plans(fixtures, solved, tmp_path, caps
     code = main(["contacts", str(fixtures / "small.yaml"), "--plan", str(tmp_path / "over.csv"), "--out", str(tmp_path / "bad")])
     err = capsys.readouterr().err
     assert code == 2 and "breaks the scenario's limits" in err and not (tmp_path / "bad").exists()
+
+
+def test_csv_lists_neutralise_formulas_and_ids_make_safe_file_names(tmp_path):
+    """Contact lists are opened in spreadsheets: a leading = + - @ (or tab, CR) in a text cell gets a quote."""
+    lists = {
+        "call": pd.DataFrame({"priority": [1, 2, 3], "customer_id": ["=HYPERLINK(\"x\")", "-5", "C7"], "expected_net_value": [-1.5, 2.0, 3.0]}),
+        "../sms": pd.DataFrame({"priority": [1], "customer_id": ["@A"], "expected_net_value": [0.5]}),
+    }
+    paths = write_contact_lists(lists, tmp_path / "lists", "csv")
+    assert [p.name for p in paths] == ["call_list.csv", "_sms_list.csv"] and all(p.parent == tmp_path / "lists" for p in paths)
+    call = pd.read_csv(paths[0], dtype={"customer_id": str})
+    assert list(call["customer_id"]) == ["'=HYPERLINK(\"x\")", "'-5", "C7"]
+    assert list(call["expected_net_value"]) == [-1.5, 2.0, 3.0]  # numbers stay numbers
+    assert pd.read_csv(paths[1])["customer_id"].tolist() == ["'@A"]
+    raw = write_contact_lists(lists, tmp_path / "parquet", "parquet")  # Parquet keeps values raw
+    assert pd.read_parquet(raw[0])["customer_id"].tolist() == ["=HYPERLINK(\"x\")", "-5", "C7"]

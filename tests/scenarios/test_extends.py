@@ -1,5 +1,6 @@
-"""extends: deep merge, lists replaced, cycles and missing parents, errors naming the file."""
+"""extends: deep merge, lists replaced or edited (rules+, rules-), cycles and missing parents, errors naming the file."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,65 @@ def test_cli_reports_a_cycle_in_one_line_with_exit_2(fixtures, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cycle" in err
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------------------
+# List edits: rules+ / rules- and exclusions+ / exclusions- (issue 16)
+
+
+def _child(tmp_path, text):
+    path = tmp_path / "child.yaml"
+    path.write_text("extends: outbound_10088\nname: child\n" + text)
+    return path
+
+
+def test_rules_plus_appends_to_the_inherited_rules(tmp_path):
+    path = _child(tmp_path, "rules+:\n  - {name: few_sms, where: {channel_id: sms}, max: 100}\n")
+    scenario, _ = load_scenario(path)
+    assert [r.name for r in scenario.rules] == ["growth_light_touch", "no_calls_to_flea", "few_sms"]
+    assert load_merged(path).warnings == ()
+
+
+def test_rules_minus_removes_by_name_before_plus_adds(tmp_path):
+    text = "rules-: [growth_light_touch]\nrules+:\n  - {name: growth_light_touch, where: {stage: growth}, max: 7}\n"
+    scenario, _ = load_scenario(_child(tmp_path, text))
+    assert [(r.name, r.max) for r in scenario.rules] == [("no_calls_to_flea", 0), ("growth_light_touch", 7)]
+
+
+def test_exclusions_minus_removes_a_pair_in_either_order(tmp_path):
+    scenario, _ = load_scenario(_child(tmp_path, "exclusions-: [[bill_credit_contract, handset_contract]]\n"))
+    assert scenario.exclusions == []
+    scenario, _ = load_scenario(_child(tmp_path, "exclusions+: [[data_pack, family_plan]]\n"))
+    assert scenario.exclusions == [("handset_contract", "bill_credit_contract"), ("data_pack", "family_plan")]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "rule"),
+    [
+        ("rules-: [no_calls_to_fle]\n", "rules-", r"'no_calls_to_fle' is not an inherited rule \(did you mean 'no_calls_to_flea'\?\)"),
+        ("rules+: [{name: no_calls_to_flea, max: 1}]\n", "rules+", r"rule 'no_calls_to_flea' is already inherited"),
+        ("exclusions-: [[data_pack, vip_service]]\n", "exclusions-", r"is not an inherited exclusion; inherited: bill_credit_contract\+handset_contract"),
+        ("rules+: {name: x}\n", "rules+", r"rules\+ takes a list"),
+        ("rules: []\nrules+: []\n", "rules", r"not both"),
+        ("budget+: 5\n", "budget+", r"only rules and exclusions take \+ and - edits"),
+    ],
+)
+def test_a_bad_list_edit_names_the_file_and_key(tmp_path, text, key, rule):
+    path = _child(tmp_path, text)
+    with pytest.raises(InputError, match=rf"child.yaml, key '{re.escape(key)}': .*{rule}"):
+        load_scenario(path)
+
+
+REPLACING = "rules:\n  - {name: few_sms, where: {channel_id: sms}, max: 100}\n"
+
+
+def test_replacing_inherited_rules_is_a_warning(tmp_path):
+    assert load_merged(_child(tmp_path, REPLACING)).warnings == (
+        "child.yaml: rules: replaces the 2 inherited rules from outbound_10088.yaml; use rules+: to add and rules-: to remove",
+    )
+    assert load_merged(_child(tmp_path, "rules: []\n")).warnings == ()  # an empty list clears on purpose
+
+
+def test_the_warning_reaches_the_problem(tmp_path):
+    problem = optimizer.problem.load_problem(_child(tmp_path, REPLACING))
+    assert any("replaces the 2 inherited rules" in w for w in problem.warnings)

@@ -107,7 +107,7 @@ def test_config_errors_name_the_key() -> None:
 def test_bad_yaml_reports_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.yaml"
     p.write_text("name: x\ncustomers: [unclosed\n")
-    with pytest.raises(ScoringError, match=r"bad.yaml: line \d+ invalid YAML"):
+    with pytest.raises(ScoringError, match=r"bad.yaml, line \d+: not valid YAML"):
         load_yaml(p)
     with pytest.raises(ScoringError, match="config file not found"):
         load_yaml(tmp_path / "none.yaml")

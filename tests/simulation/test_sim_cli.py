@@ -54,6 +54,7 @@ def test_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".campaignlab.lock",  # held while writing (optimizer.atomic.write_folder)
         "callcentre.png",
         "comparison.csv",
         "ranking.csv",
@@ -84,8 +85,7 @@ def test_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ({"call_centre": {"seats": 0}}, [], "call_centre.seats: (=0) must be > 0: strategy 'drop'"),
         ({"horizon_months": 0}, [], "horizon_months: (=0) must be > 0"),
         ({"strategies": {"x": {"type": "nope"}}}, [], "strategies.x.type: (='nope') is not"),
-        ({}, ["--replications", "0"], "replications: (=0) must be an integer >= 1"),
-        ({}, ["--seed", "-1"], "--seed: (=-1) must be >= 0"),
+        ({"replications": 0}, [], "replications: (=0) must be an integer >= 1"),  # flags: tests/optimizer/test_exit_paths.py
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -103,3 +103,14 @@ def test_bad_input_exits_2_with_one_line(
 def test_missing_scenario_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.run(_args("/no/such/file.yaml")) == 2
     assert "scenario: (='/no/such/file.yaml') is neither a file" in capsys.readouterr().err
+
+
+def test_default_folder_is_a_slug_of_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --out, a name like `../../escape` writes under ./out, never outside the working folder."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    data = {**SCENARIO, "name": "../../escape", "horizon_months": 2, "population": {"customers": 300, "gross_adds_per_month": 5}}
+    assert cli.run(_args(str(_write(tmp_path, data)), "--replications", "1", "--no-progress")) == 0
+    assert (work / "out" / "_.._escape" / "ranking.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "scenario.yaml"]
