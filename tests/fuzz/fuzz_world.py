@@ -150,7 +150,8 @@ def _set(mapping: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
 
 
 def _typo(name: str, choose: Choose) -> str:
-    return choose((name[:-1], name + "s", name[0] + name[2:] if len(name) > 2 else name + "x", name.upper(), name[::-1]))
+    forms = (name[:-1], name + "s", name[0] + name[2:] if len(name) > 2 else name + "x", name.upper(), name[::-1])
+    return choose([f for f in forms if f != name])  # 'sms' reversed is 'sms': not a typo
 
 
 def yaml_number(world: World, choose: Choose) -> Case:
