@@ -67,7 +67,7 @@ def _optimize(args: argparse.Namespace) -> int:
     if args.seed is not None:
         summary["seed"] = args.seed
     out = Path(args.out)
-    write_outputs(out, result.plan if result.has_plan else None, summary)
+    write_outputs(out, result.plan if result.has_plan else None, summary, holdout=None if problem.holdout is None else problem.holdout.table)
     if not args.quiet:
         print_summary(summary, out)
     if verification is not None and not verification.ok:

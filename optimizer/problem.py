@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, quote
+from .holdout import HoldoutSelection, select_holdout
 from .scenario import Rule, Scenario
 from .scenario_file import allowed_roots, check_inside, load_merged, validate
 from .tables import OPTION_KEYS, check_customers, check_measure, check_options, read_id_list, read_table
@@ -60,7 +61,7 @@ class Problem:
 
     Build one with :meth:`from_tables` (in Python) or :func:`load_problem` (from a
     scenario file). Options are in table order; ``options`` has one row per option that
-    survived the do-not-contact list.
+    survived the do-not-contact list and the holdout.
     """
 
     scenario: Scenario
@@ -81,6 +82,8 @@ class Problem:
     #: Lines worth telling the user though nothing is wrong enough to stop: names that match
     #: nothing in a template (``allow_unused: true``), a child's ``rules:`` replacing inherited rules.
     warnings: tuple[str, ...] = ()
+    #: Customers withheld from the plan to measure its effect (``holdout:``); their options are removed.
+    holdout: HoldoutSelection | None = None
 
     @property
     def n_options(self) -> int:
@@ -153,6 +156,17 @@ class Problem:
                     row=row,
                     column="customer_id",
                 )
+        holdout = None
+        if scenario.holdout is not None:
+            holdout = _draw_holdout(scenario, cust, customer)
+            held = np.zeros(len(cust), bool)
+            held[holdout.rows] = True
+            dropped = held[customer]
+            if dropped.any():
+                # like do-not-contact rows: a value only they have is no typo in a rule
+                blocked_rows = pd.concat([blocked_rows, table.loc[dropped]]) if blocked_rows is not None else table.loc[dropped]
+                table = table.loc[~dropped].reset_index(drop=True)
+                customer = customer[~dropped]
         offer_ids = tuple(scenario.offers)
         channel_ids = tuple(scenario.channels)
         # a scenario has a handful of offers and channels: int16 saves 1.1 GB per 10M customers
@@ -186,6 +200,7 @@ class Problem:
             removed_by_do_not_contact=int(blocked.sum()),
             sources=dict(sources or {}),
             warnings=tuple(notes),
+            holdout=holdout,
         )
 
     def plan_table(self, chosen: np.ndarray) -> pd.DataFrame:
@@ -238,6 +253,21 @@ def _check_do_not_contact(scenario: Scenario, notes: list[str], dnc: frozenset[s
         others = f"; {strangers.size - 1} more of the {ids.size} ids are no customer either" if strangers.size > 1 else ""
         choices = [str(c) for c in pd.unique(known)] if known.size <= HINT_CANDIDATES else []
         _unused(scenario, notes, f"{quote(strangers.iloc[0])} is not a customer of this base{others}", strangers.iloc[0], choices, "do_not_contact")
+
+
+def _draw_holdout(scenario: Scenario, customers: pd.DataFrame, customer: np.ndarray) -> HoldoutSelection:
+    """The holdout (optimizer.holdout), once its stratify columns are known to be customer attributes."""
+    spec = scenario.holdout
+    assert spec is not None
+    attributes = [str(c) for c in customers.columns if c != "customer_id"]
+    for column in spec.stratify:
+        if column not in attributes:
+            raise InputError(
+                f"stratifies by {quote(column)}, which is not a customers column{_did_you_mean(column, attributes)}; "
+                f"known: {', '.join(attributes)}",
+                key="holdout.stratify",
+            )
+    return select_holdout(customers, np.bincount(customer, minlength=len(customers)), spec, scenario.seed)
 
 
 def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:

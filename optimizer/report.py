@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_folder
+from .holdout import describe as describe_holdout
+from .holdout import summary_line as holdout_line
 from .problem import Problem
 from .result import SolveResult, Status
 from .risk import plan_risk
@@ -71,6 +73,11 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
                 "the plan is empty: no option has positive net value under these limits; ROI and share "
                 "limits are ratios, which an empty plan always meets"
             )
+    if s.budget is not None:
+        summary["budget"] = result.chance_budget or {
+            "kind": "expected" if s.budget_confidence is None else "chance", "amount": s.budget, "confidence": s.budget_confidence,
+            "what": "expected spend <= amount (yuan)" if s.budget_confidence is None else "no plan met the budget at its confidence",
+        }
     summary["limits"] = [
         {
             "name": lim.name,
@@ -90,6 +97,9 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
         notes.append("only ratio limits (ROI, shares) constrain this plan from below; the empty plan also meets them")
     if problem.removed_by_do_not_contact:
         summary["removed"] = {"do_not_contact_options": problem.removed_by_do_not_contact}
+    if problem.holdout is not None:
+        contacted = np.unique(problem.customer[np.flatnonzero(result.chosen)]) if result.has_plan else None
+        summary["holdout"] = describe_holdout(problem.holdout, contacted)
     if result.diagnosis is not None:
         summary["diagnosis"] = {
             "method": result.diagnosis.method,
@@ -136,13 +146,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any]) -> list[Path]:
+def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any], *, holdout: pd.DataFrame | None = None) -> list[Path]:
     """Write ``out/plan.csv`` (when there is a plan) and then ``out/summary.json``, as one consistent pair.
 
     summary.json is written last and lists the plan's sha256 and size under ``files``. With
     no plan (``plan`` None: infeasible, or stopped without one) a plan.csv an earlier run
     left is removed, so the folder never shows an old plan beside a new summary. plan.csv
     keeps ids raw (no CSV-injection quote): ``verify`` and ``simulate --plan`` read it back.
+    ``holdout`` (the held-out customers) becomes holdout.csv beside the plan, raw too: its ids
+    are joined with churn outcomes; without it or without a plan an earlier holdout.csv goes.
     """
     data = _jsonable(summary)
 
@@ -150,13 +162,16 @@ def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any])
         return json.dumps(data | {"files": files}, indent=2, allow_nan=False) + "\n"
 
     if plan is None:
-        return write_folder(out, [], summary=("summary.json", render), remove=["plan.csv"])
+        return write_folder(out, [], summary=("summary.json", render), remove=["plan.csv", "holdout.csv"])
     table = plan
 
     def write_plan(tmp: Path) -> None:
         table.to_csv(tmp, index=False, float_format="%.10g")
 
-    return write_folder(out, [("plan.csv", write_plan)], summary=("summary.json", render))
+    files = [("plan.csv", write_plan)]
+    if holdout is not None:
+        files.append(("holdout.csv", lambda tmp: holdout.to_csv(tmp, index=False)))
+    return write_folder(out, files, summary=("summary.json", render), remove=[] if holdout is not None else ["holdout.csv"])
 
 
 def _runtimes(result: SolveResult, wall_time: float) -> dict[str, float]:
@@ -219,13 +234,20 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
             f"expected net value [bold]{summary['objective']:,.2f}[/bold] yuan (no bound)"
         )
         console.print(
-            f"spend {summary['spend']:,.2f} yuan, expected return {summary['expected_return']:,.2f} yuan, "
+            f"expected spend {summary['spend']:,.2f} yuan, expected return {summary['expected_return']:,.2f} yuan, "
             f"ROI {roi:.1%}" if roi is not None else "nothing spent",
         )
         console.print(
             f"{summary['contacts']:,} contacts to {summary['customers_contacted']:,} customers, "
             f"{summary['expected_acceptances']:,.1f} expected acceptances"
         )
+        budget = summary.get("budget") or {}
+        if budget.get("kind") == "chance":
+            console.print(
+                f"budget {budget['amount']:,.0f} yuan held with {budget['confidence']:.0%} probability: spend at that "
+                f"confidence {budget['spend_at_confidence']:,.2f} yuan; the expected-spend plan would net "
+                f"{budget['price_of_certainty']:,.2f} yuan more (the price of certainty)"
+            )
     if summary["limits"]:
         table = Table(box=None, header_style="bold")
         table.add_column("limit", overflow="fold")  # names are long ("offer:handset_contract:max_targets")
@@ -243,6 +265,8 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
         console.print(table)
         source = "Lagrangian multiplier" if summary.get("mode") == "decompose" else "LP dual"
         console.print(f"* binding; shadow price: expected net value gained by loosening the limit by one unit ({source})")
+    if "holdout" in summary:
+        console.print(_shown(holdout_line(summary["holdout"]), None))
     for note in summary["notes"]:
         console.print(f"note: {_shown(note, None)}")
     if "diagnosis" in summary:

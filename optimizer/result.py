@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,8 @@ class SolveResult:
     diagnosis: Diagnosis | None = None
     message: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    #: With ``budget: {amount, confidence}``: the chance budget's figures (optimizer.chance).
+    chance_budget: dict[str, Any] | None = None
 
     @property
     def has_plan(self) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_COUNT",
     "Channel",
     "ContactPolicy",
+    "Holdout",
     "Offer",
     "Rule",
     "Scenario",
@@ -160,6 +161,39 @@ class ContactPolicy(_Strict):
     min_contacts: int = Field(0, ge=0, le=MAX_COUNT)
 
 
+class Holdout(_Strict):
+    """Customers withheld from the plan at random within strata, to measure its effect (optimizer.holdout).
+
+    Give ``share`` (of the eligible customers) or ``min_detectable_effect`` (the drop in the
+    churn rate the comparison must detect with ``power``; the smallest share that does is held
+    out). ``baseline_rate`` defaults to the mean of a customers column ``p_churn``.
+    """
+
+    share: float | None = Field(None, gt=0, le=0.5, description="share of the eligible customers held out")
+    stratify: list[str] = Field(default_factory=list, description="customer attribute columns; the share is held out in each combination")
+    min_detectable_effect: float | None = Field(None, gt=0, lt=1, description="absolute drop in the churn rate to detect (0.02 = 2 points)")
+    power: float = Field(0.8, gt=0, lt=1, description="probability of detecting min_detectable_effect")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the two-sided test")
+    baseline_rate: float | None = Field(None, gt=0, lt=1, description="churn rate without contact over the measurement horizon")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="default: the scenario's seed")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> "Holdout":
+        if (self.share is None) == (self.min_detectable_effect is None):
+            raise ValueError(
+                "give exactly one of share (the share of eligible customers held out) or min_detectable_effect "
+                "(the drop in the churn rate to detect; the share follows from it)"
+            )
+        if len(set(self.stratify)) < len(self.stratify):
+            raise ValueError("stratify names a column twice")
+        # with no effect at all a level-alpha test rejects with probability alpha/2 in each direction
+        if self.power <= self.alpha:
+            raise ValueError(f"power {self.power:g} must exceed alpha {self.alpha:g}")
+        if self.baseline_rate is not None and self.min_detectable_effect is not None and self.min_detectable_effect >= self.baseline_rate:
+            raise ValueError("min_detectable_effect must be below baseline_rate: a churn rate cannot fall below 0")
+        return self
+
+
 class Synthetic(_Strict):
     """Generate the operator base and its scored options instead of reading tables."""
 
@@ -236,7 +270,10 @@ class Scenario(_Strict):
     options: str | None = None
     customers: str | None = None
     synthetic: Synthetic | None = None
-    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT)
+    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="yuan; expected spend <= budget")
+    #: ``budget: {amount: A, confidence: c}``: realised spend <= A with probability >= c
+    #: (optimizer.chance); a plain ``budget: A`` bounds the expected spend.
+    budget_confidence: float | None = Field(None, ge=0.5, lt=1, description="probability that realised spend stays within the budget")
     min_roi: float | None = Field(None, ge=-1, le=1000)
     channels: dict[str, Channel]
     offers: dict[str, Offer]
@@ -244,12 +281,30 @@ class Scenario(_Strict):
     exclusions: list[tuple[str, str]] = Field(default_factory=list)
     do_not_contact: str | list[str] | None = None
     contact_policy: ContactPolicy = ContactPolicy()
+    holdout: Holdout | None = None
     solver: SolverSettings = SolverSettings()
     seed: int = Field(0, ge=0, le=MAX_SEED)
     simulation: SimulationSettings | None = None
     allow_unused: bool = Field(
         False, description="a template: a listed channel, offer, rule value or do-not-contact id that matches nothing is a warning, not an error"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_with_confidence(cls, data: Any) -> Any:
+        # `budget: {amount, confidence}` is read into two flat fields, so that every what-if
+        # that moves the budget (sweeps, the frontier) keeps the confidence it was given
+        if not isinstance(data, dict) or not isinstance(data.get("budget"), dict):
+            return data
+        if "budget_confidence" in data:
+            raise ValueError("give the confidence once: inside budget: {amount, confidence}, not also as budget_confidence")
+        spec = dict(data["budget"])
+        unknown = sorted(set(spec) - {"amount", "confidence"})
+        if unknown:
+            raise ValueError(f"budget: unknown key {quote(unknown[0])}; a budget is a number or {{amount: yuan, confidence: 0.95}}")
+        if "amount" not in spec:
+            raise ValueError("budget: {amount, confidence} needs an amount (yuan)")
+        return {**data, "budget": spec["amount"], "budget_confidence": spec.get("confidence")}
 
     @field_validator("channels", "offers", mode="before")
     @classmethod

@@ -104,6 +104,8 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+    if loc == ("budget_confidence",):
+        loc = ("budget", "confidence")  # what the file says (Scenario reads the pair into two fields)
     if error["type"] == "extra_forbidden":
         hint = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
         rule = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")

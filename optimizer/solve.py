@@ -11,8 +11,11 @@ that solve many periods and never read them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from .chance import solve_with_confidence
 from .diagnose import diagnose
 from .exact import solve_from_lp
 from .model import MatrixModel, build_model
@@ -45,7 +48,9 @@ def solve(
     """Solve ``problem`` exactly; unset options come from the scenario's ``solver`` section.
 
     Returns a :class:`SolveResult` whatever happens: an infeasible scenario comes back with
-    status INFEASIBLE and a diagnosis naming the limits in conflict.
+    status INFEASIBLE and a diagnosis naming the limits in conflict. A budget with a
+    confidence is solved as a few linear budgets in turn (:mod:`optimizer.chance`), all
+    within the one time limit.
     """
     settings = problem.scenario.solver
     backend = get_backend(solver or settings.name)
@@ -55,6 +60,14 @@ def solve(
         threads=threads if threads is not None else settings.threads,
         seed=seed if seed is not None else problem.scenario.seed,
     )
+
+    def once(linear: Problem, remaining: float | None) -> SolveResult:
+        return _solve(linear, backend, dataclasses.replace(options, time_limit=remaining), shadow_prices)
+
+    return solve_with_confidence(problem, once, options.time_limit)
+
+
+def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_prices: bool) -> SolveResult:
     model = build_model(problem)
     common = dict(solver=backend.name, solver_version=backend.version())
     if model.n_cols == 0:

@@ -271,15 +271,15 @@ def _compare(args: argparse.Namespace) -> int:
 
 @_guard("report")
 def _report(args: argparse.Namespace) -> int:
-    from .report import build_report, render_html, write_report
+    from .report import build_report, write_report
 
     inputs, _ = _load(args, "report")
     budgets = _csv_numbers(args.budgets, "budgets") if args.budgets else None
     data = build_report(inputs, budgets=budgets, frontier_points=args.points, simulate=args.simulate, workers=args.workers,
-                        replications=args.replications)
-    page = render_html(data)
-    path = write_report(Path(args.out), page)
-    print(f"wrote {path} ({len(page) / 1024:,.0f} KiB)")
+                        replications=args.replications, from_folder=None if args.from_folder is None else Path(args.from_folder),
+                        author=args.author, progress=not args.no_progress)
+    paths = write_report(Path(args.out), data)
+    print(f"wrote {', '.join(map(str, paths))} ({paths[-1].stat().st_size / 1024:,.0f} KiB page, {data.meta['seconds']:,.1f} s)")
     return EXIT_OK
 
 
@@ -367,15 +367,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="out/compare", help="folder for comparison.parquet and .csv")
     p.set_defaults(func=_compare)
 
-    p = subparsers.add_parser("report", help="one self-contained HTML approval report")
-    p.add_argument("scenario", help=scenario_help)
+    p = subparsers.add_parser("report", help="one self-contained HTML approval report, with the plan and contact lists beside it")
+    p.add_argument("scenario", help=scenario_help + "; with --from, the scenario the plan was solved for")
     add_allow_outside(p)
-    p.add_argument("--out", default="out/report.html", help="HTML file to write")
+    p.add_argument("--out", default="out/report.html",
+                   help="HTML file to write; plan.csv, summary.json and the contact lists go beside it")
+    p.add_argument("--from", dest="from_folder", metavar="OUT_DIR",
+                   help="report on the plan `campaignlab optimize SCENARIO --out OUT_DIR` wrote, without re-solving it")
+    p.add_argument("--author", help="who prepared the report (default: $USER, else 'not given')")
     p.add_argument("--budgets", help="frontier budgets, V1,V2,... or START:STOP:N")
     p.add_argument("--points", type=non_negative_int, default=7, help="frontier points when --budgets is not given (0: none)")
     p.add_argument("--simulate", action="store_true", help="add the plan test: the plan replayed on the scenario's base, with CIs")
     p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
-    p.add_argument("--workers", type=positive_int, default=2)
+    p.add_argument("--workers", type=positive_int, default=2, help="processes for the solves (default 2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_report)
 
     p = subparsers.add_parser("contacts", help="contact lists per channel (call list for agents, SMS list)")

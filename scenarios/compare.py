@@ -8,14 +8,22 @@
 Both fill their list until the budget or a capacity is used, exactly as a planner tunes a
 list to the campaign's resources: a candidate is added only if every upper limit of the
 scenario (budget, capacities, offer limits, "at most" rules, per-customer contact policy,
-exclusions) still holds. Every plan, the optimizer's included, then goes through
-:func:`optimizer.verify_plan`; a baseline that misses a lower limit (a minimum ROI, a
-"at least" rule) is reported as such, not silently repaired.
+exclusions) still holds. A list that runs out before the budget does (a rule matches few
+customers, or the channel's capacity is full) is then *filled to the budget* by the same
+ranking: the customers not yet contacted, ARPU (or score) first, the same offers, through
+the baseline's channel and then every other channel of the scenario in its order. So "at
+equal budget" means what it says: a baseline is not made to look cheap by leaving money
+unspent. ``Baseline(fill=False)`` keeps the bare list. A budget with a confidence is held the
+way the verifier checks it: the realised spend at that confidence (:mod:`optimizer.chance`).
 
-Since each baseline plan meets the scenario's limits, the optimal plan is at least as good in
-expected net value: the gap is the value of optimizing. Headline: at the same budget, how
-much more expected net value per yuan of budget, and how many more retained customers
-(expected acceptances) per 1,000 yuan spent.
+Every plan, the optimizer's included, then goes through :func:`optimizer.verify_plan`; a
+baseline that misses a lower limit (a minimum ROI, an "at least" rule) is reported with the
+verifier's reason, not silently repaired.
+
+Since each baseline plan meets the scenario's upper limits, the optimal plan is at least as
+good in expected net value: the gap is the value of optimizing. Headline: at the same
+budget, how much more expected net value per yuan of budget, and how many more expected
+acceptances per 1,000 yuan spent.
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem
+from optimizer.risk import cumulants, quantile
 from optimizer.scoring.errors import TagRuleError
 from optimizer.scoring.tags import evaluate as evaluate_rule
 from optimizer.solve import solve
@@ -48,10 +58,15 @@ class Baseline:
     score: str | None = None  # customer column to rank by, highest first
     order_by: str | None = "arpu"  # rule targeting: who comes first within the rule
     min_score: float | None = None
+    fill: bool = True  # spend what the list leaves of the budget, by the same ranking (module docstring)
 
     def describe(self) -> str:
         who = f"IF {self.rule}" if self.rule else f"rank by {self.score}" + (f" (>= {self.min_score:g})" if self.min_score is not None else "")
-        return f"{who} THEN {' / '.join(self.offers)} by {self.channel}"
+        text = f"{who} THEN {' / '.join(self.offers)} by {self.channel}"
+        if self.fill:
+            ranking = self.order_by if self.rule is not None else self.score
+            text += f"; budget left: the other customers{f' by {ranking}' if ranking else ''}, any open channel"
+        return text
 
 
 def rule_targeting(rule: str, offers: Sequence[str] | str, channel: str, *, order_by: str | None = "arpu", name: str = "rule") -> Baseline:
@@ -83,6 +98,55 @@ def _customer_frame(problem: Problem) -> pd.DataFrame:
     return problem.customers.reset_index(drop=True)
 
 
+def _ranking(problem: Problem, baseline: Baseline, customers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every customer in the baseline's order (highest first), and the listed ones (its rule or score threshold)."""
+    n = len(customers)
+    if baseline.rule is not None:
+        try:
+            listed = evaluate_rule(baseline.rule, customers).to_numpy(bool)
+        except TagRuleError as exc:
+            raise InputError(str(exc), key=f"baseline {baseline.name}") from None
+        rank_col = baseline.order_by
+    else:
+        listed = np.ones(n, bool)
+        rank_col = baseline.score
+    if rank_col is None:
+        ranking = np.arange(n)
+    else:
+        if rank_col not in customers.columns:
+            raise InputError(f"unknown customer column {rank_col!r}; known: {', '.join(customers.columns)}", key=f"baseline {baseline.name}")
+        score = customers[rank_col].to_numpy(float)
+        if baseline.min_score is not None:
+            listed &= score >= baseline.min_score
+        ranking = np.argsort(-score, kind="stable")  # a stable sort: ties keep table order
+    return ranking, ranking[listed[ranking]]
+
+
+@dataclass(frozen=True)
+class _ChanceBudget:
+    """Realised spend at the scenario's budget confidence, as the verifier computes it (optimizer.chance)."""
+
+    confidence: float
+    contact: np.ndarray
+    offer: np.ndarray
+    p: np.ndarray
+
+    def increment(self, k: int) -> tuple[float, float, float, float]:
+        return cumulants(self.contact[k : k + 1], self.offer[k : k + 1], self.p[k : k + 1])
+
+    def spend(self, k: tuple[float, float, float, float]) -> float:
+        # the higher of the normal and the Cornish-Fisher quantile, as optimizer.verify checks it
+        return max(k[0] + float(norm.ppf(self.confidence)) * max(k[1], 0.0) ** 0.5, quantile(k, self.confidence))
+
+
+def _chance_budget(problem: Problem) -> _ChanceBudget | None:
+    confidence = problem.scenario.budget_confidence
+    if confidence is None:
+        return None
+    o = problem.options
+    return _ChanceBudget(confidence, o["contact_cost"].to_numpy(float), o["offer_cost"].to_numpy(float), o["p_accept"].to_numpy(float))
+
+
 def baseline_plan(problem: Problem, baseline: Baseline) -> np.ndarray:
     """The baseline's 0/1 choice over the problem's options (see the module docstring)."""
     customers = _customer_frame(problem)
@@ -90,32 +154,11 @@ def baseline_plan(problem: Problem, baseline: Baseline) -> np.ndarray:
     if unknown or baseline.channel not in problem.channel_ids:
         what = f"offer {unknown[0]!r}" if unknown else f"channel {baseline.channel!r}"
         raise InputError(f"{what} is not in the scenario (offers: {', '.join(problem.offer_ids)}; channels: {', '.join(problem.channel_ids)})", key=f"baseline {baseline.name}")
-    n = len(customers)
-    if baseline.rule is not None:
-        try:
-            mask = evaluate_rule(baseline.rule, customers).to_numpy(bool)
-        except TagRuleError as exc:
-            raise InputError(str(exc), key=f"baseline {baseline.name}") from None
-        rank_col = baseline.order_by
-    else:
-        mask = np.ones(n, bool)
-        rank_col = baseline.score
-    if rank_col is not None:
-        if rank_col not in customers.columns:
-            raise InputError(f"unknown customer column {rank_col!r}; known: {', '.join(customers.columns)}", key=f"baseline {baseline.name}")
-        score = customers[rank_col].to_numpy(float)
-        if baseline.min_score is not None:
-            mask &= score >= baseline.min_score
-        order = np.flatnonzero(mask)[np.argsort(-score[mask], kind="stable")]
-    else:
-        order = np.flatnonzero(mask)
-    # options of the baseline's channel and offers, looked up per (customer, offer)
-    channel_k = problem.channel_ids.index(baseline.channel)
-    lookup: dict[tuple[int, int], int] = {}
+    ranking, listed = _ranking(problem, baseline, customers)
+    # options of the baseline's offers, looked up per (customer, offer, channel)
     wanted = [problem.offer_ids.index(o) for o in baseline.offers]
-    sel = np.flatnonzero((problem.channel == channel_k) & np.isin(problem.offer, wanted))
-    for k in sel:
-        lookup[(int(problem.customer[k]), int(problem.offer[k]))] = int(k)
+    sel = np.flatnonzero(np.isin(problem.offer, wanted))
+    lookup = {(int(problem.customer[k]), int(problem.offer[k]), int(problem.channel[k])): int(k) for k in sel}
     # upper limits as dense coefficient rows over the options
     uppers = [lim for lim in problem.limits if lim.sense == "<="]
     coef = np.zeros((len(uppers), problem.n_options))
@@ -126,21 +169,56 @@ def baseline_plan(problem: Problem, baseline: Baseline) -> np.ndarray:
         else:
             coef[i, lim.index] = lim.coef
     usage = np.zeros(len(uppers))
-    max_contacts = problem.customers["max_contacts"].to_numpy()
-    per_channel = problem.scenario.channels[baseline.channel].max_per_customer
-    chosen = np.zeros(problem.n_options, np.int8)
     slack = 1e-9 * np.maximum(1.0, np.abs(rhs))
-    for c in order:
-        if max_contacts[c] < 1 or (per_channel is not None and per_channel < 1):
-            continue
+    budget = next((i for i, lim in enumerate(uppers) if lim.kind == "budget"), None)
+    held = _chance_budget(problem)
+    if held is not None and budget is not None:
+        coef[budget] = 0.0  # the chance budget is checked on the spend's cumulants instead
+    spend_k = (0.0, 0.0, 0.0, 0.0)
+    max_contacts = customers["max_contacts"].to_numpy()
+    chosen = np.zeros(problem.n_options, np.int8)
+    contacted = np.zeros(len(customers), bool)
+
+    def take(c: int, channel_k: int) -> bool:
+        nonlocal usage, spend_k
         for o in wanted:
-            k = lookup.get((int(c), o))
+            k = lookup.get((c, o, channel_k))
             if k is None:
                 continue
             new = usage + coef[:, k]
-            if np.all(new <= rhs + slack):
-                chosen[k] = 1
-                usage = new
+            if not np.all(new <= rhs + slack):
+                continue
+            if held is not None and budget is not None:
+                new_k = tuple(a + b for a, b in zip(spend_k, held.increment(k)))
+                if held.spend(new_k) > rhs[budget] + slack[budget]:
+                    continue
+                new[budget], spend_k = held.spend(new_k), new_k
+            chosen[k], contacted[c], usage = 1, True, new
+            return True
+        return False
+
+    def open_channel(channel_id: str) -> bool:
+        per_customer = problem.scenario.channels[channel_id].max_per_customer
+        return per_customer is None or per_customer >= 1
+
+    own = problem.channel_ids.index(baseline.channel)
+    if open_channel(baseline.channel):
+        for c in listed:
+            if max_contacts[c] >= 1:
+                take(int(c), own)
+    if not baseline.fill or budget is None or not sel.size:
+        return chosen
+    channels = [own] + [k for k, ch in enumerate(problem.channel_ids) if k != own and open_channel(ch)]
+    if not open_channel(baseline.channel):
+        channels = channels[1:]
+    cheapest = float(problem.spend[sel].min())
+    for c in ranking:
+        if rhs[budget] - usage[budget] < cheapest:
+            break  # nothing fits in what is left
+        if contacted[c] or max_contacts[c] < 1:
+            continue
+        for k in channels:
+            if take(int(c), k):
                 break
     return chosen
 
@@ -165,13 +243,21 @@ def _metrics(problem: Problem, chosen: np.ndarray) -> dict[str, Any]:
     }
 
 
-def compare(problem: Problem, baselines: Sequence[Baseline] | None = None) -> pd.DataFrame:
-    """One row per strategy (optimizer first) with expected spend, return, net value, ROI, retained."""
+def compare(
+    problem: Problem, baselines: Sequence[Baseline] | None = None, *, chosen: np.ndarray | None = None, gap: float | None = None
+) -> pd.DataFrame:
+    """One row per strategy (optimizer first) with expected spend, return, net value, ROI, retained
+    (expected acceptances) and the verifier's verdict with its reasons (``violations``).
+
+    ``chosen`` (with its ``gap``) is the optimizer's plan of ``problem`` when the caller has it: no re-solve.
+    """
     baselines = list(baselines) if baselines is not None else default_baselines(problem)
-    result = solve(problem)
-    if not result.has_plan:
-        raise NoPlan.of(result, "nothing to compare")
-    rows = [{"strategy": "optimizer", "description": "exact optimum under every limit", **_metrics(problem, result.chosen), "gap": result.gap}]
+    if chosen is None:
+        result = solve(problem)
+        if not result.has_plan:
+            raise NoPlan.of(result, "nothing to compare")
+        chosen, gap = result.chosen, result.gap
+    rows = [{"strategy": "optimizer", "description": "exact optimum under every limit", **_metrics(problem, chosen), "gap": gap}]
     for b in baselines:
         rows.append({"strategy": b.name, "description": b.describe(), **_metrics(problem, baseline_plan(problem, b)), "gap": None})
     table = pd.DataFrame(rows)
@@ -182,15 +268,16 @@ def compare(problem: Problem, baselines: Sequence[Baseline] | None = None) -> pd
 
 
 def headline(table: pd.DataFrame, budget: float | None) -> str:
-    """'At equal budget, the optimizer keeps ...': the sentence a budget owner reads first."""
+    """'At an equal budget ..., the optimizer keeps more: ...': the sentence a budget owner reads first."""
     opt = table.iloc[0]
     parts = []
     for _, row in table.iloc[1:].iterrows():
         per_yuan = (opt["net_value"] - row["net_value"]) / budget if budget else float("nan")
+        failed = "" if row["verified"] else ", and it breaks a limit of the scenario"
         parts.append(
-            f"vs {row['strategy']}: +{opt['net_value'] - row['net_value']:,.0f} yuan of expected net value "
-            f"(+{per_yuan:,.2f} yuan per yuan of budget), {opt['retained_per_1000_yuan']:,.1f} vs "
-            f"{row['retained_per_1000_yuan']:,.1f} retained customers per 1,000 yuan spent"
+            f"vs {row['strategy']} (spends {row['spend']:,.0f} yuan): +{opt['net_value'] - row['net_value']:,.0f} yuan of expected "
+            f"net value (+{per_yuan:,.2f} yuan per yuan of budget), {opt['retained_per_1000_yuan']:,.1f} vs "
+            f"{row['retained_per_1000_yuan']:,.1f} expected acceptances per 1,000 yuan spent{failed}"
         )
-    at = f"At an equal budget of {budget:,.0f} yuan" if budget else "At equal limits"
+    at = f"At an equal budget of {budget:,.0f} yuan (the optimizer spends {opt['spend']:,.0f})" if budget else "At equal limits"
     return f"{at}, the optimizer keeps more: " + "; ".join(parts) + "."

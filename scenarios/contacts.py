@@ -11,6 +11,7 @@ are the files people open in a spreadsheet: every text cell that starts like a f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ from optimizer.atomic import neutralised, slug, write_folder
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 
-__all__ = ["AGENT_COLUMNS", "contact_lists", "write_contact_lists"]
+__all__ = ["AGENT_COLUMNS", "contact_list_files", "contact_lists", "write_contact_lists"]
 
 #: Columns of the customers table internal to the optimizer, left out of the lists.
 _INTERNAL = ("max_contacts", "min_contacts")
@@ -54,17 +55,22 @@ def contact_lists(problem: Problem, plan: pd.DataFrame) -> dict[str, pd.DataFram
     return lists
 
 
-def write_contact_lists(lists: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") -> list[Path]:
-    """Write every list to ``out/<channel>_list.<fmt>`` in one atomic step (a channel id is slugged for its file name)."""
+def contact_list_files(lists: dict[str, pd.DataFrame], fmt: str = "csv") -> list[tuple[str, Callable[[Path], None]]]:
+    """``(file name, writer)`` per list for :func:`optimizer.atomic.write_folder`: ``<channel>_list.<fmt>``, the id slugged."""
     if fmt not in ("csv", "parquet"):
         raise InputError(f"unknown format {fmt!r}; use csv or parquet", key="--format")
     names = {channel: f"{slug(channel)}_list.{fmt}" for channel in lists}
     if len(set(names.values())) < len(names):
         raise InputError(f"channel ids {sorted(lists)} give the same file name once made safe for a path; rename one", key="channels")
 
-    def writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
+    def writer(table: pd.DataFrame) -> Callable[[Path], None]:
         if fmt == "csv":
             return lambda tmp: neutralised(table).to_csv(tmp, index=False, float_format="%.6g")
         return lambda tmp: table.to_parquet(tmp, index=False)
 
-    return write_folder(Path(out), [(names[channel], writer(table)) for channel, table in lists.items()])
+    return [(names[channel], writer(table)) for channel, table in lists.items()]
+
+
+def write_contact_lists(lists: dict[str, pd.DataFrame], out: Path, fmt: str = "csv") -> list[Path]:
+    """Write every list to ``out/<channel>_list.<fmt>`` in one atomic step."""
+    return write_folder(Path(out), contact_list_files(lists, fmt))

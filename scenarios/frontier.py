@@ -29,12 +29,12 @@ from optimizer.errors import InputError
 from .inputs import ScenarioInputs
 from .sweep import sweep
 
-__all__ = ["default_budgets", "frontier", "knee_index", "plot_frontier"]
+__all__ = ["default_budgets", "frontier", "frontier_table", "knee_index", "plot_frontier"]
 
 
 def default_budgets(inputs: ScenarioInputs, points: int = 9) -> list[float]:
     """Budgets from 10% to 200% of the scenario's budget (or of the unlimited plan's spend)."""
-    budget = inputs.data.get("budget")
+    budget = inputs.scenario().budget
     if budget is None:
         from .sweep import run_point
 
@@ -66,12 +66,17 @@ def frontier(inputs: ScenarioInputs, budgets: Sequence[float] | None = None, *, 
         raise InputError("the frontier needs at least one budget", key="budget")
     if any(b < 0 for b in budgets):
         raise InputError(f"budgets must be >= 0 (got {min(budgets):g})", key="budget")
-    table = sweep(inputs, {"budget": budgets}, workers=workers, progress=progress)
+    return frontier_table(sweep(inputs, {"budget": budgets}, workers=workers, progress=progress))
+
+
+def frontier_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The frontier's columns from sweep rows over ``budget`` (sorted by budget): marginal value, slope, knee."""
+    table = table.sort_values("budget").reset_index(drop=True)
     feasible = table["objective"].notna()
     if not feasible.any():
         why = table["message"].iloc[-1]
         raise InputError(
-            f"every budget of the frontier ({budgets[0]:,.0f} to {budgets[-1]:,.0f} yuan) is infeasible; "
+            f"every budget of the frontier ({table['budget'].iloc[0]:,.0f} to {table['budget'].iloc[-1]:,.0f} yuan) is infeasible; "
             f"at the largest: {why}",
             key="budget",
         )
@@ -91,33 +96,41 @@ def frontier(inputs: ScenarioInputs, budgets: Sequence[float] | None = None, *, 
     return table[front + [c for c in table.columns if c not in front]]
 
 
-def plot_frontier(table: pd.DataFrame, *, title: str = "") -> Any:
-    """Net value and ROI against budget (top), marginal value per yuan (bottom), knee marked."""
+def plot_frontier(table: pd.DataFrame, *, title: str = "", current: float | None = None) -> Any:
+    """Net value and ROI against budget (top), marginal value per yuan (bottom); the knee and the
+    ``current`` budget marked. Legends sit above each panel, so no point or label is under one."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     from simulation.plots import literal
 
+    yuan = FuncFormatter(lambda v, _: f"{v:,.0f}")
     ok = table[table["net_value"].notna()]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    top.plot(ok["budget"], ok["net_value"], "o-", color="tab:blue", label="expected net value")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    top.plot(ok["budget"], ok["net_value"], "o-", color="tab:blue", label="expected net value (yuan)")
     top.set_ylabel("expected net value (yuan)")
     roi_ax = top.twinx()
-    roi_ax.plot(ok["budget"], ok["roi"] * 100, "s--", color="tab:orange", label="ROI")
+    roi_ax.plot(ok["budget"], ok["roi"] * 100, "s--", color="tab:orange", label="ROI (%)")
     roi_ax.set_ylabel("ROI (%)")
     knee = ok[ok["knee"]]
     if len(knee):
-        top.plot(knee["budget"], knee["net_value"], "*", color="red", markersize=16, label="knee")
-        top.annotate(f"knee: {knee['budget'].iloc[0]:,.0f} yuan", (knee["budget"].iloc[0], knee["net_value"].iloc[0]),
-                     textcoords="offset points", xytext=(10, -20), color="red")
-        bottom.axvline(knee["budget"].iloc[0], color="red", linestyle=":")
+        x, y = knee["budget"].iloc[0], knee["net_value"].iloc[0]
+        top.plot([x], [y], "*", color="red", markersize=16, label=f"knee: {x:,.0f} yuan")
+        bottom.axvline(x, color="red", linestyle=":")
+    if current is not None:
+        for ax in (top, bottom):
+            ax.axvline(current, color="black", linestyle="--", linewidth=1)
+        top.plot([], [], "k--", linewidth=1, label=f"current budget: {current:,.0f} yuan")
     lines = top.get_legend_handles_labels()[0] + roi_ax.get_legend_handles_labels()[0]
-    top.legend(lines, [ln.get_label() for ln in lines], loc="center right")
-    top.set_title(literal(title) if title else "efficient frontier")  # the title names the scenario
+    top.legend(lines, [ln.get_label() for ln in lines], loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False, fontsize=9)
+    fig.suptitle(literal(title) if title else "efficient frontier")  # the title names the scenario
     bottom.step(ok["budget"], ok["marginal_value"], where="mid", color="tab:green", label="shadow price of budget (LP dual)")
     bottom.plot(ok["budget"], ok["slope"], "x", color="tab:gray", label="slope between points")
     bottom.axhline(0, color="black", linewidth=0.5)
-    bottom.set_ylabel("net value per extra yuan")
+    bottom.set_ylabel("net value per extra yuan (yuan)")
     bottom.set_xlabel("budget (yuan)")
-    bottom.legend(loc="upper right")
+    bottom.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False, fontsize=9)
+    for axis in (top.yaxis, bottom.xaxis):
+        axis.set_major_formatter(yuan)
     fig.tight_layout()
     return fig

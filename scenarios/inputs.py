@@ -88,7 +88,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
                 node = node[step]
             else:
                 node = node[step]
-        node[path[-1]] = value
+        if tuple(path) in (("budget",), ("budget_confidence",)) and isinstance(out.get("budget"), dict) and value is not None:
+            # `budget: {amount, confidence}`: a what-if on either keeps the other
+            out["budget"]["amount" if path[0] == "budget" else "confidence"] = value
+        else:
+            node[path[-1]] = value
     return out
 
 

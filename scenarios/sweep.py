@@ -13,7 +13,7 @@ import itertools
 import math
 import multiprocessing
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from optimizer.verify import verify_plan
 
 from .inputs import ScenarioInputs, check_key
 
-__all__ = ["grid_points", "outcome_row", "parse_grid", "run_point", "sweep", "write_table"]
+__all__ = ["ProgressBar", "grid_points", "outcome_row", "parse_grid", "results_table", "run_point", "run_tasks", "sweep", "write_table"]
 
 #: Columns of every results row, before the grid keys and the per-limit columns.
 OUTCOME_COLUMNS = (
@@ -148,16 +148,46 @@ def _init_worker(inputs: ScenarioInputs) -> None:
     _WORKER_INPUTS = inputs
 
 
-def _work(index: int, point: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def _task(function: Callable[[ScenarioInputs, Any], Any], argument: Any) -> Any:
     assert _WORKER_INPUTS is not None
-    return index, run_point(_WORKER_INPUTS, point)
+    return function(_WORKER_INPUTS, argument)
 
 
-def _ordered_columns(rows: list[dict[str, Any]], keys: list[str]) -> list[str]:
+def run_tasks(
+    inputs: ScenarioInputs,
+    tasks: Sequence[tuple[Callable[[ScenarioInputs, Any], Any], Any]],
+    *,
+    workers: int = 1,
+    bar: ProgressBar | None = None,
+) -> list[Any]:
+    """``function(inputs, argument)`` for each task, in ``workers`` spawned processes; results in task order.
+
+    Each worker gets ``inputs`` once. Functions must be module-level (they are sent by name);
+    tasks start in the order given, so put the longest first. ``bar`` advances per task.
+    """
+    results: list[Any] = [None] * len(tasks)
+    if workers == 1 or len(tasks) <= 1:
+        for i, (function, argument) in enumerate(tasks):
+            results[i] = function(inputs, argument)
+            if bar is not None:
+                bar.advance()
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_init_worker, initargs=(inputs,)) as pool:
+        futures = {pool.submit(_task, function, argument): i for i, (function, argument) in enumerate(tasks)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if bar is not None:
+                bar.advance()
+    return results
+
+
+def results_table(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
+    """Rows of :func:`run_point` as one table: the grid ``keys``, the outcome columns, then usage and shadow prices."""
     limits = list(dict.fromkeys(c for r in rows for c in r if c.startswith(("usage:", "shadow:"))))
     usage = [c for c in limits if c.startswith("usage:")]
     shadow = [c for c in limits if c.startswith("shadow:")]
-    return keys + list(OUTCOME_COLUMNS) + usage + shadow
+    return pd.DataFrame(rows).reindex(columns=keys + list(OUTCOME_COLUMNS) + usage + shadow)
 
 
 def sweep(
@@ -171,26 +201,12 @@ def sweep(
     points = grid_points(inputs, grid)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers(={workers!r}) must be an integer >= 1", key="workers")
-    rows: list[dict[str, Any] | None] = [None] * len(points)
     bar = _progress(progress, len(points), inputs.name)
     try:
-        if workers == 1 or len(points) == 1:
-            for i, point in enumerate(points):
-                rows[i] = run_point(inputs, point)
-                bar.advance()
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(workers, len(points)), mp_context=context, initializer=_init_worker, initargs=(inputs,)) as pool:
-                futures = [pool.submit(_work, i, p) for i, p in enumerate(points)]
-                for future in as_completed(futures):
-                    i, row = future.result()
-                    rows[i] = row
-                    bar.advance()
+        rows = run_tasks(inputs, [(run_point, point) for point in points], workers=workers, bar=bar)
     finally:
         bar.stop()
-    done = [r for r in rows if r is not None]
-    table = pd.DataFrame(done)
-    return table.reindex(columns=_ordered_columns(done, list(grid)))
+    return results_table(rows, list(grid))
 
 
 class ProgressBar:

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..chance import solve_with_confidence
 from ..problem import Problem
 from ..result import Diagnosis, LimitReport, SolveResult, Status
 from .dual import level_bundle
@@ -121,6 +122,16 @@ def solve_decomposed(
         raise ValueError(f"gap(={gap}) must be in [0, 1)")
     if time_limit is not None and time_limit <= 0:
         raise ValueError(f"time_limit(={time_limit}) must be > 0 seconds")
+
+    def once(linear: Problem, remaining: float | None) -> SolveResult:
+        # a chance budget re-solves with a new budget row; each round is a whole decomposition
+        return _decomposed(linear, remaining, gap, scheduler, shard_customers, shard_dir, n_workers, max_iterations, max_remainder)
+
+    return solve_with_confidence(problem, once, time_limit)
+
+
+def _decomposed(problem: Problem, time_limit: float | None, gap: float, scheduler: str | None, shard_customers: int,
+                shard_dir: str | None, n_workers: int, max_iterations: int, max_remainder: int) -> SolveResult:
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     layout = layout_of(problem)

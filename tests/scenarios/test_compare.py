@@ -1,5 +1,7 @@
 """Optimizer vs rule and score targeting at equal budget; every plan through verify_plan."""
 
+import dataclasses
+
 import pytest
 
 from optimizer import InputError, solve, verify_plan
@@ -41,9 +43,24 @@ def test_every_baseline_plan_passes_the_verifier(problem):
         verification = verify_plan(problem, problem.plan_table(chosen))
         assert verification.ok, (baseline.name, verification.violations)
         assert float(problem.net_value @ chosen) <= optimum + 1e-6
-        # one contact per customer, all from the baseline's channel
+        # one contact per customer; the bare list is all from the baseline's channel
         plan = problem.plan_table(chosen)
-        assert plan["customer_id"].is_unique and set(plan["channel_id"]) <= {baseline.channel}
+        assert plan["customer_id"].is_unique
+        bare = problem.plan_table(baseline_plan(problem, dataclasses.replace(baseline, fill=False)))
+        assert set(bare["channel_id"]) <= {baseline.channel} and set(bare["customer_id"]) <= set(plan["customer_id"])
+
+
+def test_baselines_spend_up_to_the_budget(problem):
+    """At equal budget: a list that runs out (few rule matches, a full channel) is filled by the same ranking."""
+    budget = problem.scenario.budget
+    for baseline in default_baselines(problem):
+        bare = float(problem.spend @ baseline_plan(problem, dataclasses.replace(baseline, fill=False)))
+        filled = float(problem.spend @ baseline_plan(problem, baseline))
+        assert bare < 0.9 * budget  # on this base both lists stop well short of the budget
+        assert budget - problem.spend.max() <= filled <= budget + 1e-6
+    table = compare(problem)
+    assert (table["spend"] >= 0.99 * budget).all()
+    assert "spends" in headline(table, budget) and "budget left" in table["description"].iloc[1]
 
 
 def test_rule_fills_until_the_call_capacity(problem):
