@@ -241,6 +241,13 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
             f"{summary['contacts']:,} contacts to {summary['customers_contacted']:,} customers, "
             f"{summary['expected_acceptances']:,.1f} expected acceptances"
         )
+        risk = summary.get("risk")
+        if risk is not None and summary.get("contacts"):
+            over = risk["p_spend_over_budget"]
+            console.print(
+                f"realised spend (offer costs paid on acceptance): 95th percentile {risk['spend']['p95']:,.2f} yuan"
+                + (f", P(over the budget) {over:.1%}" if over is not None else "")
+            )
         budget = summary.get("budget") or {}
         if budget.get("kind") == "chance":
             console.print(

@@ -127,7 +127,7 @@ def run(case: Case, root: Path, command: tuple[str, ...] = COMMANDS["optimize"],
     """
     folder = materialise(case, root)
     out = case.out or "out"
-    target = f"{out}/report.html" if command[0] == "report" else out  # report writes one file
+    target = f"{out}/report.html" if command[0] == "report" else out  # report takes the page's path; its files land beside it
     argv = [command[0], "scenario.yaml", "--out", target, *command[1:], *case.argv]
     outcome = _fork(argv, folder, root / "logs", time_limit)
     outcome.failures = check(case, outcome, folder, folder / out, root, command[0])

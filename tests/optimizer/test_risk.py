@@ -73,10 +73,12 @@ def test_cumulants_of_a_single_bernoulli_and_skewed_tails():
     assert tail_above(many, many[0] - 1e9) == 1.0 and tail_above(many, many[0] + 1e9) == 0.0
 
 
-def test_summary_json_carries_the_risk_block(tmp_path):
-    assert main(["optimize", "outbound_10088", "--out", str(tmp_path), "--quiet"]) == 0
+def test_summary_json_carries_the_risk_block(tmp_path, capsys):
+    assert main(["optimize", "outbound_10088", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     risk = summary["risk"]
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"95th percentile {risk['spend']['p95']:,.2f} yuan, P(over the budget) {risk['p_spend_over_budget']:.1%}" in printed
     assert set(risk["spend"]) == {"mean", "sd", "p05", "p50", "p95"}
     assert risk["spend"]["mean"] == pytest.approx(summary["spend"])
     assert risk["expected_return"]["mean"] == pytest.approx(summary["expected_return"])
