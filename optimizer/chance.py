@@ -51,7 +51,7 @@ from .risk import cumulants, quantile, tail_above
 
 __all__ = ["MAX_ROUNDS", "solve_with_confidence"]
 
-#: Rounds of re-linearisation: a guard, not a budget (the bundled scenarios settle in 2 to 4).
+#: Rounds of re-linearisation: a guard, not a budget (the bundled scenarios settle in 3).
 MAX_ROUNDS = 12
 #: The tangent point has settled when the plan's sd moves less than this, relatively: on the
 #: demo, rounds after that changed the objective by under 1e-5 (integer plans wobble at 1e-5).
