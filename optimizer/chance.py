@@ -49,7 +49,7 @@ from .problem import CouplingLimit, Problem
 from .result import SolveResult
 from .risk import cumulants, quantile, tail_above
 
-__all__ = ["MAX_ROUNDS", "solve_with_confidence"]
+__all__ = ["MAX_ROUNDS", "solve_with_confidence", "spend_at_confidence"]
 
 #: Rounds of re-linearisation: a guard, not a budget (the bundled scenarios settle in 3).
 MAX_ROUNDS = 12
@@ -81,7 +81,8 @@ def _multiplier(k: tuple[float, float, float, float], confidence: float) -> floa
     return z if sd == 0.0 else max(z, (quantile(k, confidence) - k[0]) / sd)
 
 
-def _at_confidence(k: tuple[float, float, float, float], confidence: float) -> float:
+def spend_at_confidence(k: tuple[float, float, float, float], confidence: float) -> float:
+    """The spend a chance budget holds: mean + w sd for the sum with cumulants ``k`` (w: :func:`_multiplier`)."""
     return k[0] + _multiplier(k, confidence) * math.sqrt(max(k[1], 0.0))
 
 
@@ -127,7 +128,7 @@ def solve_with_confidence(problem: Problem, solve_once: Solver, time_limit: floa
     v0 = k[1] if k[1] > 0 else float(np.mean(variance[variance > 0])) if (variance > 0).any() else 0.0
     # the expected-spend plan may already hold (then it is optimal here too), or no offer cost
     # is random and the chance budget is the plain one
-    settled = v0 == 0.0 or _at_confidence(k, confidence) <= amount + tolerance
+    settled = v0 == 0.0 or spend_at_confidence(k, confidence) <= amount + tolerance
     best, best_k = (expected, k) if settled else (None, k)
     w = _multiplier(k, confidence)
     result = expected
@@ -138,7 +139,7 @@ def solve_with_confidence(problem: Problem, solve_once: Solver, time_limit: floa
         if not result.has_plan:
             break
         k_new = _spend_cumulants(problem, result.chosen)
-        held = _at_confidence(k_new, confidence)
+        held = spend_at_confidence(k_new, confidence)
         rounds.append({"sd_at_tangent": math.sqrt(v0), "objective": result.objective, "spend_at_confidence": held})
         if held <= amount + tolerance and (best is None or result.objective > best.objective):
             best, best_k = result, k_new
@@ -151,7 +152,7 @@ def solve_with_confidence(problem: Problem, solve_once: Solver, time_limit: floa
             result, chosen=None, plan_table=None, objective_value=None,
             message=f"no plan meets the budget at {confidence:.0%} confidence (linearised conservatively): {why}",
         )
-    held = _at_confidence(best_k, confidence)
+    held = spend_at_confidence(best_k, confidence)
     reported = next(lim for lim in best.limits if lim.kind == "budget")
     limits = tuple(
         dataclasses.replace(lim, limit=amount, usage=held, description=f"spend at {confidence:.0%} confidence <= {amount:g} yuan")
@@ -172,7 +173,7 @@ def solve_with_confidence(problem: Problem, solve_once: Solver, time_limit: floa
         "expected_spend_plan": {
             "objective": expected.objective,
             "expected_spend": _spend_cumulants(problem, expected.chosen)[0],
-            "spend_at_confidence": _at_confidence(k, confidence),
+            "spend_at_confidence": spend_at_confidence(k, confidence),
             "p_spend_over_amount": tail_above(k, amount),
         },
         "price_of_certainty": expected.objective - best.objective,

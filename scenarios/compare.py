@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from optimizer.chance import spend_at_confidence
 from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem
-from optimizer.risk import cumulants, quantile
+from optimizer.risk import cumulants
 from optimizer.scoring.errors import TagRuleError
 from optimizer.scoring.tags import evaluate as evaluate_rule
 from optimizer.solve import solve
@@ -135,8 +135,7 @@ class _ChanceBudget:
         return cumulants(self.contact[k : k + 1], self.offer[k : k + 1], self.p[k : k + 1])
 
     def spend(self, k: tuple[float, float, float, float]) -> float:
-        # the higher of the normal and the Cornish-Fisher quantile, as optimizer.verify checks it
-        return max(k[0] + float(norm.ppf(self.confidence)) * max(k[1], 0.0) ** 0.5, quantile(k, self.confidence))
+        return spend_at_confidence(k, self.confidence)
 
 
 def _chance_budget(problem: Problem) -> _ChanceBudget | None:
