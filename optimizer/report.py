@@ -21,7 +21,7 @@ from .result import SolveResult, Status
 from .risk import plan_risk
 from .verify import Verification
 
-__all__ = ["summarise", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
+__all__ = ["jsonable", "summarise", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
 
 #: Customer attributes the summary counts contacts by, when the customers table has them.
 ATTRIBUTES = ("segment", "stage", "value_tier")
@@ -130,15 +130,15 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
     return summary
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` with numpy scalars as Python ones and every non-finite float as None (JSON null).
 
     An infinite budget or a NaN shadow price must not crash the writer after the solve.
     """
     if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
+        return {key: jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -156,7 +156,7 @@ def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any],
     ``holdout`` (the held-out customers) becomes holdout.csv beside the plan, raw too: its ids
     are joined with churn outcomes; without it or without a plan an earlier holdout.csv goes.
     """
-    data = _jsonable(summary)
+    data = jsonable(summary)
 
     def render(files: dict[str, Any]) -> str:
         return json.dumps(data | {"files": files}, indent=2, allow_nan=False) + "\n"
