@@ -12,12 +12,19 @@ import pandas as pd
 __all__ = ["Status", "LimitReport", "Diagnosis", "SolveResult", "NoPlanError"]
 
 
-class Status(enum.Enum):
+class Status(str, enum.Enum):
+    """How a solve ended. A str, so that ``result.status == "OPTIMAL"`` holds for an optimal
+    result and the status prints and serialises as its name (``str(Status.OPTIMAL)`` is
+    ``"OPTIMAL"`` on every Python version)."""
+
     OPTIMAL = "OPTIMAL"  # the plan is optimal within the requested gap (proven by the bound)
     FEASIBLE = "FEASIBLE"  # a plan meeting every limit, not proven optimal (e.g. stopped on a node limit)
     TIME_LIMIT = "TIME_LIMIT"  # stopped by the time limit; best plan (if any) with its bound and gap
     INFEASIBLE = "INFEASIBLE"  # no plan meets every limit; see the diagnosis
     ERROR = "ERROR"  # the solver failed; the message says how
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class NoPlanError(RuntimeError):

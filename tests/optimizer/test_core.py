@@ -181,3 +181,14 @@ def test_lp_guided_search_matches_the_plain_mip() -> None:
     assert "neighbourhood" in result.message or "reduced-cost fixing" in result.message
     assert result.objective == pytest.approx(reference.objective, rel=2e-7)
     assert result.bound >= reference.objective - 1e-6
+
+
+def test_status_compares_prints_and_serialises_as_its_name():
+    import json
+
+    from optimizer.result import Status
+
+    assert Status.OPTIMAL == "OPTIMAL" and Status.INFEASIBLE != "OPTIMAL"
+    assert str(Status.TIME_LIMIT) == f"{Status.TIME_LIMIT}" == "TIME_LIMIT"
+    assert json.dumps({"status": Status.OPTIMAL}) == '{"status": "OPTIMAL"}'
+    assert Status("FEASIBLE") is Status.FEASIBLE
