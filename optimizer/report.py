@@ -21,7 +21,7 @@ from .result import SolveResult, Status
 from .risk import plan_risk
 from .verify import Verification
 
-__all__ = ["jsonable", "summarise", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
+__all__ = ["jsonable", "plan_csv", "summarise", "summary_text", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
 
 #: Customer attributes the summary counts contacts by, when the customers table has them.
 ATTRIBUTES = ("segment", "stage", "value_tier")
@@ -146,6 +146,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def plan_csv(plan: pd.DataFrame, target: Path | None = None) -> str | None:
+    """plan.csv as every command writes it: into ``target``, or returned as text when it is None."""
+    return plan.to_csv(target, index=False, float_format="%.10g")
+
+
+def summary_text(summary: dict[str, Any], files: dict[str, Any]) -> str:
+    """summary.json's text: the summary with non-finite numbers as null, and the files it belongs with."""
+    return json.dumps(jsonable(summary) | {"files": files}, indent=2, allow_nan=False) + "\n"
+
+
 def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any], *, holdout: pd.DataFrame | None = None) -> list[Path]:
     """Write ``out/plan.csv`` (when there is a plan) and then ``out/summary.json``, as one consistent pair.
 
@@ -156,17 +166,15 @@ def write_outputs(out: Path, plan: pd.DataFrame | None, summary: dict[str, Any],
     ``holdout`` (the held-out customers) becomes holdout.csv beside the plan, raw too: its ids
     are joined with churn outcomes; without it or without a plan an earlier holdout.csv goes.
     """
-    data = jsonable(summary)
-
     def render(files: dict[str, Any]) -> str:
-        return json.dumps(data | {"files": files}, indent=2, allow_nan=False) + "\n"
+        return summary_text(summary, files)
 
     if plan is None:
         return write_folder(out, [], summary=("summary.json", render), remove=["plan.csv", "holdout.csv"])
     table = plan
 
     def write_plan(tmp: Path) -> None:
-        table.to_csv(tmp, index=False, float_format="%.10g")
+        plan_csv(table, tmp)
 
     files = [("plan.csv", write_plan)]
     if holdout is not None:

@@ -44,7 +44,7 @@ import pandas as pd
 from optimizer.atomic import write_folder
 from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem, rule_mask
-from optimizer.report import summarise
+from optimizer.report import plan_csv, summarise
 from optimizer.scenario import Scenario
 from optimizer.solve import solve
 from optimizer.verify import verify_plan
@@ -291,7 +291,7 @@ def build_report(
         summary = summarise(problem, result, verification, wall_time=seconds)
         summary["mode"] = "exact"
         chosen = result.chosen
-        files = {PLAN_FILE: result.plan.to_csv(index=False, float_format="%.10g").encode()}
+        files = {PLAN_FILE: str(plan_csv(result.plan)).encode()}
         holdout = getattr(problem, "holdout", None)
         if holdout is not None:
             files[HOLDOUT_FILE] = holdout.table.to_csv(index=False).encode()
@@ -321,9 +321,10 @@ def build_report(
         from .plan_test import run_plan_test
 
         simulated = run_plan_test(inputs, chosen, replications=replications, workers=workers, baselines=baselines, problem=problem)
+    described = input_fingerprints(inputs, problem)
     fingerprint = {
         "scenario": s.name,
-        "inputs": {key: {"sha256": sha, **input_fingerprints(inputs, problem)[key]} for key, sha in problem.sources.items()},
+        "inputs": {key: {"sha256": sha, **described[key]} for key, sha in problem.sources.items()},
         "seed": summary.get("seed", s.seed),
         "solver": f"{summary['solver']['version']} (mip_gap {summary['solver']['mip_gap']:g}, threads {summary['solver']['threads']})",
         "campaignlab_version": __version__,

@@ -19,7 +19,7 @@ import numpy as np
 
 from optimizer.errors import InputError, NoPlan
 from optimizer.problem import Problem
-from optimizer.report import jsonable
+from optimizer.report import summary_text
 
 from .inputs import ScenarioInputs
 
@@ -118,4 +118,4 @@ def read_optimize_output(folder: Path, inputs: ScenarioInputs, problem: Problem)
 def summary_json(summary: dict[str, Any], files: dict[str, bytes]) -> bytes:
     """summary.json as ``campaignlab optimize`` writes it (optimizer.report.write_outputs): the data files listed."""
     manifest = {name: {"sha256": sha256_bytes(data), "bytes": len(data)} for name, data in files.items()}
-    return (json.dumps(jsonable(summary) | {"files": manifest}, indent=2, allow_nan=False) + "\n").encode()
+    return summary_text(summary, manifest).encode()
