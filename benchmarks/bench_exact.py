@@ -1,13 +1,15 @@
-"""Exact mode against the same model through PuLP + CBC, on generated operator bases.
+"""Exact mode against the same model through PuLP + CBC, and exact mode on OR-Tools, on generated bases.
 
 Each (size, engine) run happens in its own child process so that its peak RSS is its own;
-both engines see the identical Problem (same generator seed, same scaled demo limits) and
-the CBC run solves the identical sparse model (optimizer.model.build_model), rebuilt as PuLP
-expressions, as a hand-built PuLP script would. Prints one table: time, peak RSS, objective,
-gap, and the CBC/exact time ratio with the objective difference.
+every engine sees the identical Problem (same generator seed, same scaled demo limits). The
+CBC run solves the identical sparse model (optimizer.model.build_model), rebuilt as PuLP
+expressions, as a hand-built PuLP script would; the ortools run is exact mode itself (LP,
+LP-guided search) with the OR-Tools backend (GLOP LP, SCIP MIP) in place of HiGHS. Prints one
+table: time, peak RSS, objective, and each engine's time and objective against exact mode's.
 
     python benchmarks/bench_exact.py                 # 1k and 10k customers
     python benchmarks/bench_exact.py --sizes 1000    # quicker
+    python benchmarks/bench_exact.py --engines exact ortools
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from importlib import resources
 import yaml
 
 
+#: exact mode (HiGHS), the plain PuLP + CBC MIP, exact mode on the OR-Tools backend
+ENGINES = ("exact", "pulp_cbc", "ortools")
+
+
 def one_run(size: int, engine: str, seed: int, time_limit: float) -> dict:
     from optimizer import Problem, Scenario, solve, verify_plan
     from optimizer.demo import generate_base, scale_limits
@@ -35,8 +41,8 @@ def one_run(size: int, engine: str, seed: int, time_limit: float) -> dict:
     options, customers = generate_base(size, seed=seed)
     start = time.perf_counter()
     problem = Problem.from_tables(Scenario.model_validate(spec), options, customers)
-    if engine == "exact":
-        result = solve(problem, time_limit=time_limit)
+    if engine in ("exact", "ortools"):
+        result = solve(problem, solver="highs" if engine == "exact" else "ortools", time_limit=time_limit)
         objective, bound, status = result.objective, result.bound, result.status.value
         ok = verify_plan(problem, result.plan).ok
     else:  # the plain PuLP + CBC MIP on the same matrix
@@ -59,6 +65,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=1800.0)
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--one", nargs=2, metavar=("SIZE", "ENGINE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -70,18 +77,19 @@ def main() -> None:
     from rich.table import Table
 
     runs = {}
-    jobs = [(size, engine) for size in args.sizes for engine in ("exact", "pulp_cbc")]
+    engines = ["exact"] + [e for e in args.engines if e != "exact"]  # exact mode is the yardstick
+    jobs = [(size, engine) for size in args.sizes for engine in engines]
     for size, engine in track(jobs, description="solving"):
         cmd = [sys.executable, __file__, "--one", str(size), engine, "--seed", str(args.seed), "--time-limit", str(args.time_limit)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         runs[size, engine] = json.loads(out.strip().splitlines()[-1])
 
-    table = Table("customers", "options", "engine", "status", "seconds", "peak RSS MB", "objective", "verified", "CBC/exact time", "objective diff")
+    table = Table("customers", "options", "engine", "status", "seconds", "peak RSS MB", "objective", "verified", "time / exact", "objective - exact")
     for size in args.sizes:
-        exact, cbc = runs[size, "exact"], runs[size, "pulp_cbc"]
-        for r in (exact, cbc):
-            ratio = f"{cbc['seconds'] / exact['seconds']:.1f}x" if r is exact else ""
-            diff = f"{cbc['objective'] - exact['objective']:+.4g}" if r is exact and cbc["objective"] is not None else ""
+        exact = runs[size, "exact"]
+        for r in (runs[size, engine] for engine in engines):
+            ratio = f"{r['seconds'] / exact['seconds']:.1f}x" if r is not exact else ""
+            diff = f"{r['objective'] - exact['objective']:+.4g}" if r is not exact and r["objective"] is not None else ""
             table.add_row(f"{size:,}", f"{r['options']:,}", r["engine"], r["status"], f"{r['seconds']:.2f}",
                           f"{r['peak_rss_mb']:.0f}", f"{r['objective']:,.4f}" if r["objective"] is not None else "-",
                           str(r["verified"]), ratio, diff)

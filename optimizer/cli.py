@@ -1,25 +1,21 @@
-"""The ``campaignlab`` command.
+"""What ``campaignlab optimize``, ``verify``, ``generate`` and ``scenarios`` do.
 
-Exit codes: 0 a plan was written (OPTIMAL, FEASIBLE or TIME_LIMIT with a plan); 1 no plan
-(INFEASIBLE, or the solver stopped without one; summary.json says why); 2 bad input (one
-line naming the file, row, column or key; nothing written); 3 the verifier rejected a plan
-(a bug: please report it with the summary).
+The parser is :mod:`campaignlab.commands`; each handler takes the parsed arguments and
+returns the exit code (campaignlab.cli lists them): 0 a plan was written, 1 no plan, 2 bad
+input, 3 the verifier rejected a plan.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
-
-from .arguments import add_allow_outside, fraction, non_negative_int, positive_float, positive_int
 from .errors import InputError
 from .scenario_file import bundled_scenarios, resolve_scenario
 
-__all__ = ["main", "build_parser"]
+__all__ = ["generate", "list_scenarios", "optimize", "verify"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
 DEFAULT_SCENARIO = "demo"
@@ -31,7 +27,7 @@ AUTO_DECOMPOSE_CUSTOMERS = 50_000
 CHUNKED_CUSTOMERS = 1_000_000
 
 
-def _optimize(args: argparse.Namespace) -> int:
+def optimize(args: argparse.Namespace) -> int:
     from .problem import load_problem
     from .report import print_summary, print_warnings, summarise, write_outputs
     from .result import Status
@@ -49,8 +45,9 @@ def _optimize(args: argparse.Namespace) -> int:
     mode = args.mode
     if mode == "auto":
         mode = "exact" if problem.n_customers < AUTO_DECOMPOSE_CUSTOMERS else "decompose"
-    if args.scheduler and mode != "decompose":
-        raise InputError("--scheduler only applies to --mode decompose (or auto above the threshold)", key="--scheduler")
+    for flag, given in (("--scheduler", args.scheduler), ("--lp-check", args.lp_check)):
+        if given and mode != "decompose":
+            raise InputError(f"{flag} only applies to --mode decompose (or auto above the threshold)", key=flag)
     with status(f"solving ({mode}): {problem.n_customers:,} customers, {problem.n_options:,} options, {len(problem.limits)} coupling limits"):
         if mode == "exact":
             result = solve(problem, solver=args.solver, time_limit=args.time_limit, mip_gap=args.gap, seed=args.seed)
@@ -58,7 +55,8 @@ def _optimize(args: argparse.Namespace) -> int:
             from .decompose import solve_decomposed
 
             result = solve_decomposed(
-                problem, time_limit=args.time_limit, gap=args.gap if args.gap is not None else 1e-5, scheduler=args.scheduler
+                problem, time_limit=args.time_limit, gap=args.gap if args.gap is not None else 1e-5, scheduler=args.scheduler,
+                lp_check=args.lp_check,
             )
     with status("verifying the plan against every limit"):
         verification = verify_plan(problem, result.plan) if result.has_plan else None
@@ -75,16 +73,7 @@ def _optimize(args: argparse.Namespace) -> int:
     return EXIT_OK if result.has_plan and result.status is not Status.ERROR else EXIT_NO_PLAN
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    """An optimizer scenario gets the plan test; a simulator scenario its strategies."""
-    from scenarios.cli import plan_test_command
-    from scenarios.plan_test import is_plan_scenario
-    from simulation.cli import run as run_simulation
-
-    return plan_test_command(args) if is_plan_scenario(args.scenario) else run_simulation(args)
-
-
-def _verify(args: argparse.Namespace) -> int:
+def verify(args: argparse.Namespace) -> int:
     from .problem import load_problem
     from .report import print_warnings
     from .tables import read_table
@@ -108,7 +97,7 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verification.ok else EXIT_NO_PLAN
 
 
-def _generate(args: argparse.Namespace) -> int:
+def generate(args: argparse.Namespace) -> int:
     import yaml
 
     from .atomic import atomic_write, output_folder, write_folder
@@ -135,7 +124,7 @@ def _generate(args: argparse.Namespace) -> int:
         options, customers = generate_base(args.customers, seed=args.seed)
         n_options, n_customers = len(options), len(customers)
 
-        def table_writer(table: pd.DataFrame):  # type: ignore[no-untyped-def]
+        def table_writer(table: Any):  # type: ignore[no-untyped-def]
             if args.format == "csv":
                 return lambda tmp: table.to_csv(tmp, index=False)
             return lambda tmp: table.to_parquet(tmp, index=False)
@@ -149,74 +138,10 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_scenarios(args: argparse.Namespace) -> int:
     import yaml
 
     for name, path in sorted(bundled_scenarios().items()):
         description = yaml.safe_load(path.read_text(encoding="utf-8")).get("description", "")
         print(f"{name:24s} {description.strip().splitlines()[0] if description else ''}")
     return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="campaignlab", description="Marketing resource allocation for retention teams.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("optimize", help="solve a scenario exactly and write plan.csv and summary.json")
-    p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario YAML or bundled name (default: {DEFAULT_SCENARIO})")
-    p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--mode", choices=["auto", "exact", "decompose"], default="auto",
-                   help=f"exact MIP, or Lagrangian decomposition with a certified gap; auto: exact below {AUTO_DECOMPOSE_CUSTOMERS:,} customers")
-    p.add_argument("--scheduler", help="decomposition on Dask: 'local' starts a LocalCluster, tcp://HOST:PORT uses a running one")
-    p.add_argument("--solver", choices=["highs", "cbc"], help="MIP backend for exact mode (default: the scenario's, else highs)")
-    p.add_argument("--time-limit", type=positive_float, help="seconds; the best plan found so far is returned with its gap")
-    p.add_argument("--gap", type=fraction, help="relative optimality gap to prove, in [0, 1) (default 1e-6 exact, 1e-5 decompose)")
-    p.add_argument("--seed", type=non_negative_int, help="solver random seed (default: the scenario's seed)")
-    p.add_argument("--quiet", action="store_true", help="print nothing; read summary.json")
-    add_allow_outside(p)
-    p.set_defaults(func=_optimize)
-
-    p = sub.add_parser("verify", help="check any plan (e.g. a hand-built one) against a scenario's limits")
-    p.add_argument("scenario")
-    p.add_argument("plan", help="CSV/Parquet with customer_id, offer_id, channel_id")
-    add_allow_outside(p)
-    p.set_defaults(func=_verify)
-
-    p = sub.add_parser("generate", help="write a seeded synthetic operator base and its scenario")
-    p.add_argument("--customers", type=positive_int, default=20_000)
-    p.add_argument("--seed", type=non_negative_int, default=7)
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_generate)
-
-    p = sub.add_parser("scenarios", help="list the bundled scenarios")
-    p.set_defaults(func=_list)
-
-    from simulation.cli import add_arguments as add_simulation_arguments
-
-    p = sub.add_parser("simulate", help="test a scenario's plan on its base in the lifecycle simulator (or run a simulator scenario)")
-    add_simulation_arguments(p)
-    p.set_defaults(func=_simulate)
-
-    from .scoring.cli import register as register_scoring
-
-    register_scoring(sub)
-
-    from scenarios.cli import register as register_whatif
-
-    register_whatif(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except InputError as exc:
-        print(f"campaignlab: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,49 +10,22 @@ per offer, exclusions, per-channel caps) is left to the model, which knows its s
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, quote
 from .holdout import HoldoutSelection, select_holdout
-from .scenario import Rule, Scenario
+from .limits import DERIVED_COLUMNS, HINT_CANDIDATES, CouplingLimit, coupling_limits, did_you_mean, unused_name
+from .scenario import Scenario
 from .scenario_file import allowed_roots, check_inside, load_merged, validate
-from .tables import OPTION_KEYS, check_customers, check_measure, check_options, read_id_list, read_table
+from .tables import OPTION_KEYS, check_customers, check_options, read_id_list, read_table
 
 __all__ = ["CouplingLimit", "DERIVED_COLUMNS", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
-#: Measures a rule may sum besides the option table's own numeric columns.
-DERIVED_COLUMNS = ("spend", "expected_return", "net_value")
-
-
-@dataclass(frozen=True)
-class CouplingLimit:
-    """One linear limit over all options: ``sum(coef[k] * x[index[k]]) <sense> rhs``.
-
-    ``index`` is None when the limit covers every option (then ``coef`` has one entry per
-    option). ``unit`` names what one unit of ``rhs`` is, so that the shadow price reads as
-    "one more <unit> is worth X yuan".
-    """
-
-    name: str
-    kind: str
-    sense: str  # "<=" or ">="
-    rhs: float
-    coef: np.ndarray
-    index: np.ndarray | None
-    unit: str
-    description: str
-
-    def usage(self, x: np.ndarray) -> float:
-        """Left-hand side for a 0/1 (or fractional) choice vector ``x`` over all options."""
-        chosen = x if self.index is None else x[self.index]
-        return float(np.dot(self.coef, chosen))
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +92,7 @@ class Problem:
         for column, key, what in (("channel_id", "channels", "no option uses channel"), ("offer_id", "offers", "no option has offer")):
             used = [str(v) for v in table[column].unique()]
             for name in sorted(set(getattr(scenario, key)) - set(used)):
-                _unused(scenario, notes, f"{what} {quote(name)}", name, used, f"{key}.{name}")
+                unused_name(scenario, notes, f"{what} {quote(name)}", name, used, f"{key}.{name}")
         if do_not_contact is None:
             do_not_contact = scenario.do_not_contact if isinstance(scenario.do_not_contact, list) else []
         dnc = frozenset(str(c) for c in do_not_contact)
@@ -179,7 +152,7 @@ class Problem:
         spend += table["contact_cost"].to_numpy()
         ret = p * table["value"].to_numpy()
         arrays = dict(spend=spend, expected_return=ret, net_value=ret - spend)
-        limits = _coupling_limits(
+        limits = coupling_limits(
             scenario, table, cust, customer, offer, channel, offer_ids, channel_ids, arrays, notes,
             customers_file, customers_file.lower().endswith(".csv"), blocked_rows,
         )
@@ -222,27 +195,6 @@ class Problem:
         )
 
 
-#: Most ids a "did you mean" compares against: difflib is linear in them, a base has millions.
-HINT_CANDIDATES = 10_000
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    if len(choices) > HINT_CANDIDATES:
-        return ""
-    folded = {c.strip().casefold(): c for c in choices}  # 'C3' for 'c3' is the likeliest slip
-    hint = [folded[name.strip().casefold()]] if name.strip().casefold() in folded else difflib.get_close_matches(name, choices, n=1)
-    return f" (did you mean {quote(hint[0])}?)" if hint else ""
-
-
-def _unused(scenario: Scenario, notes: list[str], what: str, name: str, choices: list[str], key: str) -> None:
-    """A name that matches nothing: an error, or a warning for a template (``allow_unused``)."""
-    rule = what + _did_you_mean(name, choices)
-    if scenario.allow_unused:
-        notes.append(f"{key}: {rule}")
-        return
-    raise InputError(rule + "; fix or remove it, or set allow_unused: true if the scenario is a template", key=key)
-
-
 def _check_do_not_contact(scenario: Scenario, notes: list[str], dnc: frozenset[str], known: pd.Series) -> None:
     """Every do-not-contact id must be a customer: a mistyped id is a customer who gets called."""
     if not dnc:
@@ -252,7 +204,7 @@ def _check_do_not_contact(scenario: Scenario, notes: list[str], dnc: frozenset[s
     if strangers.size:
         others = f"; {strangers.size - 1} more of the {ids.size} ids are no customer either" if strangers.size > 1 else ""
         choices = [str(c) for c in pd.unique(known)] if known.size <= HINT_CANDIDATES else []
-        _unused(scenario, notes, f"{quote(strangers.iloc[0])} is not a customer of this base{others}", strangers.iloc[0], choices, "do_not_contact")
+        unused_name(scenario, notes, f"{quote(strangers.iloc[0])} is not a customer of this base{others}", strangers.iloc[0], choices, "do_not_contact")
 
 
 def _draw_holdout(scenario: Scenario, customers: pd.DataFrame, customer: np.ndarray) -> HoldoutSelection:
@@ -263,7 +215,7 @@ def _draw_holdout(scenario: Scenario, customers: pd.DataFrame, customer: np.ndar
     for column in spec.stratify:
         if column not in attributes:
             raise InputError(
-                f"stratifies by {quote(column)}, which is not a customers column{_did_you_mean(column, attributes)}; "
+                f"stratifies by {quote(column)}, which is not a customers column{did_you_mean(column, attributes)}; "
                 f"known: {', '.join(attributes)}",
                 key="holdout.stratify",
             )
@@ -275,222 +227,6 @@ def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
     if isinstance(ids.dtype, pd.CategoricalDtype):
         return index.get_indexer(ids.cat.categories).astype(np.int64)[ids.cat.codes.to_numpy()]
     return index.get_indexer(ids).astype(np.int64)
-
-
-def option_column(
-    name: str, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]
-) -> np.ndarray:
-    """One value per option for a column of the options table, a derived measure or a customer attribute."""
-    if name in arrays:
-        return arrays[name]
-    if name in table.columns:
-        return table[name].to_numpy()
-    if name in customers.columns:
-        return customers[name].to_numpy()[customer]
-    raise KeyError(name)
-
-
-def _missing(values: np.ndarray) -> np.ndarray:
-    """Blank or NaN attributes: they match no condition, not even ``!=`` or ``not_in``."""
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype.kind in "iub":
-        return np.zeros(len(values), bool)
-    return np.asarray(pd.isna(values) | (pd.Series(values, dtype=object).astype(str).str.strip() == "").to_numpy(), bool)
-
-
-def _matches(values: np.ndarray, condition: Any, unmatched: list[Any] | None = None) -> np.ndarray:
-    """Which ``values`` meet a ``where`` condition; each named value that matches none goes to ``unmatched``."""
-    return _condition(values, condition, unmatched) & ~_missing(values)
-
-
-def _condition(values: np.ndarray, condition: Any, unmatched: list[Any] | None) -> np.ndarray:
-    text = values.astype(str) if values.dtype.kind not in "fiub" else values
-
-    def same(v: Any) -> np.ndarray:
-        hit = values == float(v) if values.dtype.kind in "fiub" else text == str(v)
-        if unmatched is not None and not hit.any():
-            unmatched.append(v)
-        return hit
-
-    if isinstance(condition, list):
-        return np.logical_or.reduce([same(v) for v in condition]) if condition else np.zeros(len(values), bool)
-    if not isinstance(condition, dict):
-        return same(condition)
-    mask = np.ones(len(values), bool)
-    for op, operand in condition.items():
-        if op in ("in", "not_in"):
-            hit = _condition(values, list(operand) if isinstance(operand, list) else [operand], unmatched)
-            mask &= hit if op == "in" else ~hit
-        elif op in ("==", "!="):
-            mask &= same(operand) if op == "==" else ~same(operand)
-        else:
-            if values.dtype.kind not in "fiub":
-                raise TypeError(f"{op!r} needs a numeric column")
-            number = float(operand)
-            mask &= {">": values > number, ">=": values >= number, "<": values < number, "<=": values <= number}[op]
-    return mask
-
-
-def _matches_series(series: pd.Series, condition: Any, unmatched: list[Any] | None = None) -> np.ndarray:
-    """:func:`_matches` on a column; a categorical is matched once per category (-1, missing, last)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = np.concatenate([series.cat.categories.to_numpy(), [np.nan]])
-        return _matches(categories, condition, unmatched)[series.cat.codes.to_numpy()]
-    return _matches(series.to_numpy(), condition, unmatched)
-
-
-def _column_mask(
-    name: str, condition: Any, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray,
-    arrays: dict[str, np.ndarray], unmatched: list[Any] | None = None,
-) -> np.ndarray:
-    """Options whose ``name`` meets ``condition``; a customer attribute is matched per customer, then spread."""
-    if name in arrays:
-        return _matches(arrays[name], condition, unmatched)
-    if name in table.columns:
-        return _matches_series(table[name], condition, unmatched)
-    if name in customers.columns:
-        return _matches_series(customers[name], condition, unmatched)[customer]
-    raise KeyError(name)
-
-
-def rule_mask(
-    rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray],
-    *, unmatched: dict[str, list[Any]] | None = None,
-) -> np.ndarray:
-    """Options that match a rule's ``where`` filter (all conditions must hold).
-
-    A blank or NaN attribute matches no condition. ``unmatched`` collects, per column, the
-    values the filter names that no option or customer has.
-    """
-    mask = np.ones(len(table), bool)
-    for column, condition in rule.where.items():
-        if column not in arrays and column not in table.columns and column not in customers.columns:
-            known = sorted(set(table.columns) | set(customers.columns) | set(DERIVED_COLUMNS))
-            raise InputError(f"filters on unknown column {quote(column)}; known: {', '.join(known)}", key=f"rules.{rule.name}.where")
-        missing: list[Any] | None = None if unmatched is None else unmatched.setdefault(column, [])
-        try:
-            mask &= _column_mask(column, condition, table, customers, customer, arrays, missing)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"where.{column}: {exc}", key=f"rules.{rule.name}") from None
-    return mask
-
-
-def _held_by_blocked(column: str, value: Any, blocked_rows: pd.DataFrame | None) -> bool:
-    """A value that only do-not-contact customers' options have is no typo: the list removed them."""
-    if blocked_rows is None or column not in blocked_rows.columns:
-        return False
-    return bool(_matches_series(blocked_rows[column], value).any())
-
-
-def _distinct(name: str, table: pd.DataFrame, customers: pd.DataFrame) -> list[str]:
-    """The values of a text column, for a "did you mean"; none for numbers or a huge column."""
-    column = table[name] if name in table.columns else customers[name] if name in customers.columns else None
-    if column is None or pd.api.types.is_numeric_dtype(column):
-        return []
-    values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else pd.unique(column)
-    return [str(v) for v in values[: HINT_CANDIDATES + 1]]
-
-
-def _coupling_limits(
-    scenario: Scenario,
-    table: pd.DataFrame,
-    customers: pd.DataFrame,
-    customer: np.ndarray,
-    offer: np.ndarray,
-    channel: np.ndarray,
-    offer_ids: tuple[str, ...],
-    channel_ids: tuple[str, ...],
-    arrays: dict[str, np.ndarray],
-    notes: list[str],
-    customers_file: str,
-    customers_csv: bool,
-    blocked_rows: pd.DataFrame | None,
-) -> list[CouplingLimit]:
-    spend, ret = arrays["spend"], arrays["expected_return"]
-    limits: list[CouplingLimit] = []
-    if scenario.budget is not None:
-        limits.append(
-            CouplingLimit("budget", "budget", "<=", scenario.budget, spend, None, "yuan", "expected spend <= budget")
-        )
-    if scenario.min_roi is not None:
-        r = scenario.min_roi
-        limits.append(
-            CouplingLimit(
-                "min_roi", "roi", ">=", 0.0, _surplus(ret, spend, r), None, "yuan of surplus",
-                f"expected return >= {1 + r:g} x expected spend",
-            )
-        )
-    for k, channel_id in enumerate(channel_ids):
-        spec = scenario.channels[channel_id]
-        if spec.capacity is not None:
-            idx = np.flatnonzero(channel == k)
-            limits.append(
-                CouplingLimit(
-                    f"channel:{channel_id}", "channel_capacity", "<=", float(spec.capacity),
-                    np.ones(idx.size), idx, "contact", f"contacts through {channel_id} <= {spec.capacity}",
-                )
-            )
-    for k, offer_id in enumerate(offer_ids):
-        spec = scenario.offers[offer_id]
-        if all(v is None for v in (spec.max_targets, spec.min_targets, spec.budget, spec.min_roi)):
-            continue
-        idx = np.flatnonzero(offer == k)
-        ones = np.ones(idx.size)
-        if spec.max_targets is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:max_targets", "offer_max_targets", "<=", float(spec.max_targets), ones, idx, "target", f"customers given {offer_id} <= {spec.max_targets}"))
-        if spec.min_targets is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:min_targets", "offer_min_targets", ">=", float(spec.min_targets), ones, idx, "target", f"customers given {offer_id} >= {spec.min_targets}"))
-        if spec.budget is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:budget", "offer_budget", "<=", spec.budget, spend[idx], idx, "yuan", f"expected spend on {offer_id} <= {spec.budget:g}"))
-        if spec.min_roi is not None:
-            r = spec.min_roi
-            limits.append(CouplingLimit(f"offer:{offer_id}:min_roi", "offer_roi", ">=", 0.0, ret[idx] - (1 + r) * spend[idx], idx, "yuan of surplus", f"return of {offer_id} >= {1 + r:g} x its spend"))
-    for rule in scenario.rules:
-        unmatched: dict[str, list[Any]] = {}
-        mask = rule_mask(rule, table, customers, customer, arrays, unmatched=unmatched)
-        for column, values in unmatched.items():
-            for value in values:
-                if _held_by_blocked(column, value, blocked_rows):
-                    continue
-                what = f"no option or customer has {quote(column)} = {quote(value)}"
-                _unused(scenario, notes, what, str(value), _distinct(column, table, customers), f"rules.{rule.name}.where.{column}")
-        if rule.sum is None:
-            measure, unit = np.broadcast_to(1.0, len(table)), "contact"  # read-only, no memory
-        else:
-            try:
-                measure = option_column(rule.sum, table, customers, customer, arrays).astype(np.float64)
-            except (KeyError, ValueError, TypeError):
-                numeric = sorted([c for c in table.columns if c not in ("customer_id", "offer_id", "channel_id")] + list(DERIVED_COLUMNS))
-                raise InputError(f"sums {quote(rule.sum)}, which is not a numeric option column; use one of {', '.join(numeric)}", key=f"rules.{rule.name}.sum") from None
-            if rule.sum in customers.columns and rule.sum not in table.columns and rule.sum not in arrays:
-                # option columns were checked with the table; a customer attribute only now that a rule sums it
-                check_measure(customers[rule.sum].to_numpy(dtype=np.float64), customers_file, rule.sum, customers_csv)
-            unit = f"unit of {rule.sum}"
-        what = f"{'count' if rule.sum is None else 'sum of ' + rule.sum} over {_describe_where(rule)}"
-        idx = np.flatnonzero(mask)
-        for bound, sense, tag in ((rule.max, "<=", "max"), (rule.min, ">=", "min")):
-            if bound is not None:
-                name = rule.name if (rule.max is None) != (rule.min is None) else f"{rule.name}:{tag}"
-                limits.append(CouplingLimit(name, "rule", sense, float(bound), measure[idx], idx, unit, f"{what} {sense} {bound:g}"))
-        for share, sense, tag in ((rule.max_share, "<=", "max_share"), (rule.min_share, ">=", "min_share")):
-            if share is not None:
-                # sum_{match} m x <= s * sum_{all} m x, written over all options as m * (match - s)
-                limits.append(CouplingLimit(f"{rule.name}:{tag}", "rule_share", sense, 0.0, measure * (mask - share), None, unit, f"{what} {sense} {share:g} of the total"))
-    return limits
-
-
-def _surplus(ret: np.ndarray, spend: np.ndarray, min_roi: float) -> np.ndarray:
-    """``ret - (1 + min_roi) * spend`` with one array instead of two (the same bits: a - b == a + -b)."""
-    out = spend * -(1 + min_roi)
-    out += ret
-    return out
-
-
-def _describe_where(rule: Rule) -> str:
-    if not rule.where:
-        return "all options"
-    return " and ".join(f"{c} {v}" if isinstance(v, dict) else f"{c} = {v}" for c, v in rule.where.items())
 
 
 def sha256_file(path: Path) -> str:

@@ -78,6 +78,8 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
             "kind": "expected" if s.budget_confidence is None else "chance", "amount": s.budget, "confidence": s.budget_confidence,
             "what": "expected spend <= amount (yuan)" if s.budget_confidence is None else "no plan met the budget at its confidence",
         }
+    if result.independent_bound is not None:
+        summary["independent_bound"] = result.independent_bound
     summary["limits"] = [
         {
             "name": lim.name,
@@ -249,6 +251,13 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
             f"{summary['contacts']:,} contacts to {summary['customers_contacted']:,} customers, "
             f"{summary['expected_acceptances']:,.1f} expected acceptances"
         )
+        check = summary.get("independent_bound")
+        if check is not None:
+            console.print(
+                f"independent LP bound (PDLP): {check['bound']:,.2f} yuan, "
+                + ("consistent with the plan" if check["consistent"] else "[bold red]BELOW the plan's value: please report it[/bold red]")
+                if check.get("bound") is not None else f"independent LP bound (PDLP): none ({check.get('message', 'no bound')})"
+            )
         risk = summary.get("risk")
         if risk is not None and summary.get("contacts"):
             over = risk["p_spend_over_budget"]

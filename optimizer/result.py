@@ -93,6 +93,8 @@ class SolveResult:
     extra: dict[str, float] = field(default_factory=dict)
     #: With ``budget: {amount, confidence}``: the chance budget's figures (optimizer.chance).
     chance_budget: dict[str, Any] | None = None
+    #: With ``solve_decomposed(lp_check=True)``: a second bound by another method (optimizer.decompose.lp_check).
+    independent_bound: dict[str, Any] | None = None
 
     @property
     def has_plan(self) -> bool:

@@ -14,7 +14,6 @@ the solver receives is too large for float64 arithmetic or an int64 count to hol
 
 from __future__ import annotations
 
-import math
 import types
 import typing
 from typing import Any, Literal, Union
@@ -22,6 +21,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .errors import quote
+from .rule_language import Expression, RuleError, from_mapping, parse
 
 __all__ = [
     "MAX_AMOUNT",
@@ -37,11 +37,9 @@ __all__ = [
     "SimulatedOffer",
     "SimulationSettings",
     "SolverSettings",
+    "StrictModel",
     "Synthetic",
 ]
-
-#: Comparison operators allowed inside a rule's ``where`` filter.
-FILTER_OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 
 Scalar = Union[str, int, float, bool]
 
@@ -65,7 +63,10 @@ def _is_number_type(annotation: Any) -> bool:
     return False
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Settings a user writes: an unknown key is an error, values are frozen, numbers are finite
+    and a yes/no is not a number. The base of every scenario and simulator settings model."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
@@ -77,6 +78,9 @@ class _Strict(BaseModel):
             if any(isinstance(v, bool) for v in values):
                 raise ValueError("a number is needed, not a yes/no (true/false)")
         return value
+
+
+_Strict = StrictModel  # the name the models below were written with
 
 
 class Channel(_Strict):
@@ -107,7 +111,9 @@ class Rule(_Strict):
     """
 
     name: str
-    where: dict[str, Any] = Field(default_factory=dict)
+    where: dict[str, Any] | str = Field(
+        default_factory=dict, description="a rule (optimizer.rule_language) or its mapping form; every option when empty",
+    )
     sum: str | None = None
     max: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
     min: float | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
@@ -118,40 +124,16 @@ class Rule(_Strict):
     def _has_a_bound(self) -> "Rule":
         if all(v is None for v in (self.max, self.min, self.max_share, self.min_share)):
             raise ValueError("a rule needs at least one of max, min, max_share, min_share")
-        for column, condition in self.where.items():
-            if isinstance(condition, dict):
-                unknown = sorted(set(condition) - set(FILTER_OPERATORS))
-                if unknown:
-                    raise ValueError(
-                        f"where.{column}: unknown operator {quote(unknown[0])}; "
-                        f"use one of {', '.join(FILTER_OPERATORS)}"
-                    )
-                for op in set(condition) & {">", ">=", "<", "<="}:
-                    _check_threshold(column, op, condition[op])
-            for value in _listed_values(condition):
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise ValueError(f"where.{column}: {value} matches nothing; give a finite value")
+        try:
+            self.filter  # noqa: B018 (a syntax error surfaces with the scenario, before any table is read)
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
-
-def _check_threshold(column: str, op: str, operand: Any) -> None:
-    """A comparison needs a finite number: `arpu: {">": .nan}` would silently match nothing."""
-    if isinstance(operand, bool) or not isinstance(operand, (int, float)) or not math.isfinite(operand):
-        raise ValueError(f"where.{column}: {op!r} needs a finite number (got {quote(operand)})")
-
-
-def _listed_values(condition: Any) -> list[Any]:
-    """The values a ``where`` condition names for equality (plain, a list, ==, !=, in, not_in)."""
-    if isinstance(condition, list):
-        return condition
-    if not isinstance(condition, dict):
-        return [condition]
-    out: list[Any] = []
-    for op in ("==", "!=", "in", "not_in"):
-        if op in condition:
-            operand = condition[op]
-            out.extend(operand if isinstance(operand, list) else [operand])
-    return out
+    @property
+    def filter(self) -> Expression:
+        """The ``where`` filter as a rule-language tree, whichever form the scenario wrote."""
+        return parse(self.where) if isinstance(self.where, str) else from_mapping(self.where)
 
 
 class ContactPolicy(_Strict):
@@ -203,7 +185,7 @@ class Synthetic(_Strict):
 
 
 class SolverSettings(_Strict):
-    name: Literal["highs", "cbc"] = "highs"
+    name: Literal["highs", "cbc", "ortools"] = "highs"
     time_limit: float | None = Field(None, gt=0, description="seconds")
     # 1e-6 relative is 0.1 yuan on a 100k-yuan plan; proving the last 1e-9 took HiGHS minutes
     # on a 10k-customer base for a difference far below the precision of any p_accept.

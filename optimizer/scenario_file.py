@@ -34,9 +34,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, quote
+from .yaml_reading import compose, read_yaml
 from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario, SolverSettings, Synthetic
 
-__all__ = ["MergedScenario", "parse_yaml", "read_yaml", "allowed_roots", "bundled_path", "check_inside", "bundled_scenarios", "deep_merge", "load_merged", "load_scenario", "resolve_scenario", "validate"]
+__all__ = ["MergedScenario", "allowed_keys", "allowed_roots", "bundled_path", "check_inside", "bundled_scenarios", "deep_merge", "load_merged", "load_scenario", "resolve_scenario", "validate"]
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -63,13 +64,13 @@ _NESTED: dict[str, type[BaseModel]] = {
 }
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid beside the key at ``loc``, for "did you mean" hints.
+def allowed_keys(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> list[str]:
+    """Field names valid beside the key at ``loc`` (a pydantic error's) in ``root``, for "did you mean" hints.
 
     Walks the models along ``loc``: a model's field descends into its model, a mapping or
     list of models skips the id or index that follows.
     """
-    model: Any = Scenario
+    model: Any = root
     parts = list(loc[:-1])
     while parts:
         field = model.model_fields.get(str(parts.pop(0)))
@@ -107,7 +108,7 @@ def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     if loc == ("budget_confidence",):
         loc = ("budget", "confidence")  # what the file says (Scenario reads the pair into two fields)
     if error["type"] == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
+        hint = difflib.get_close_matches(str(loc[-1]), allowed_keys(loc), n=1)
         rule = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
     else:
         rule = error["msg"].removeprefix("Value error, ")
@@ -230,108 +231,8 @@ class MergedScenario:
     warnings: tuple[str, ...] = ()  # e.g. a child's rules: replacing inherited rules
 
 
-#: Limits of a scenario file: a scenario is a page of keys, and each limit stops a hostile or
-#: broken file (a 5,000-deep nesting, a "billion laughs" alias bomb) in milliseconds instead of
-#: a RecursionError or gigabytes of memory.
-MAX_FILE_BYTES = 10_000_000
-MAX_DEPTH = 100
-MAX_NODES = 100_000  # after expanding aliases; a generous scenario has a few hundred
-MAX_CHAIN = 32  # files in one extends chain
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing nesting deeper than :data:`MAX_DEPTH` while it composes."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            mark = self.peek_event().start_mark
-            raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels (line {mark.line + 1})")
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _expanded_size(node: yaml.Node, sizes: dict[int, int], level: int = 0) -> int:
-    """Nodes in the document once every alias is expanded; a shared node is counted once per use."""
-    if level > MAX_DEPTH:
-        raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded (or an alias refers to itself)")
-    if id(node) not in sizes:
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = node.value
-        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes, level + 1) for child in children)
-        if sizes[id(node)] > MAX_NODES:
-            raise yaml.YAMLError(f"expands to more than {MAX_NODES:,} values (aliases repeat anchored parts)")
-    return sizes[id(node)]
-
-
-def _yaml_error(exc: yaml.YAMLError, path: Path) -> InputError:
-    """PyYAML's complaint as one line (its messages span several) with the file and line."""
-    if isinstance(exc, yaml.reader.ReaderError):
-        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else quote(exc.character)
-        problem = f"{exc.reason}: {character} at character {exc.position}"
-    else:
-        problem = str(getattr(exc, "problem", None) or exc)
-    mark = getattr(exc, "problem_mark", None)
-    return InputError(f"not valid YAML: {' '.join(problem.split())}", file=str(path), line=mark.line + 1 if mark else None)
-
-
-def _compose(path: Path) -> yaml.Node | None:
-    """The YAML node graph of ``path`` within the limits above; undecodable bytes name their offset."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"a scenario file is at most {MAX_FILE_BYTES:,} bytes; this one has {path.stat().st_size:,}", file=str(path))
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: byte {exc.start} is {raw[exc.start:exc.start + 1]!r}; save the file as UTF-8", file=str(path)) from None
-    return _compose_text(text, str(path))
-
-
-def _compose_text(text: str, source: str) -> yaml.Node | None:
-    loader = None
-    try:
-        loader = _BoundedLoader(text)
-        node = loader.get_single_node()
-        if node is not None:
-            _expanded_size(node, {})
-        return node
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, Path(source)) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _construct(node: yaml.Node | None, source: str) -> Any:
-    try:
-        return None if node is None else yaml.SafeLoader("").construct_document(node)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, Path(source)) from None
-
-
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content, parsed (never executed) within the limits above.
-
-    Every reader of a user's scenario file should come through here: ``yaml.safe_load`` alone
-    lets a 1 KB file take minutes and gigabytes.
-    """
-    return _construct(_compose(Path(path)), str(path))
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    """:func:`read_yaml` for text that is not a file (a ``--grid`` value); ``source`` names it in errors."""
-    if len(text) > MAX_FILE_BYTES:
-        raise InputError(f"at most {MAX_FILE_BYTES:,} characters", key=source)
-    return _construct(_compose_text(text, source), source)
+#: Files in one extends chain (each file's own limits: optimizer.yaml_reading).
+MAX_CHAIN = 32
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -444,7 +345,7 @@ def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
         file, line, best = (str(files[0]) if files else None), None, 0
         for candidate in files:
             try:
-                node = _compose(candidate)
+                node = compose(candidate)
             except (OSError, InputError):
                 continue
             lines = _line_index(node) if node is not None else {}

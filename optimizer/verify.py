@@ -2,26 +2,31 @@
 
 The verifier reads only the validated tables and the scenario, and recomputes every limit
 with pandas group-bys. It does not use the model's matrix, the coupling-limit arrays, the
-filter code of the model builder, or any solver output other than the plan's rows, so a bug
-in any of those shows up as a violation here instead of as a quietly wrong plan. Every plan
-in the tests passes through it; the CLI runs it on every plan it writes.
+option table the model builder filters, or any solver output other than the plan's rows, so a
+bug in any of those shows up as a violation here instead of as a quietly wrong plan. Every
+plan in the tests passes through it; the CLI runs it on every plan it writes.
+
+A rule's filter is read in the project's one rule language (optimizer.rule_language), as a
+scenario file is read by the one schema: that language is checked on its own, against a
+plain-Python reading of random rules on random tables. What the verifier does not share is
+the table it is evaluated on: here the plan's rows merged with customer attributes by
+pandas, in the model the option arrays with attributes spread by customer index.
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .problem import Problem
+from .rule_language import FrameTable, mask
+from .scenario import Rule
 
 __all__ = ["Verification", "verify_plan"]
 
 KEYS = ["customer_id", "offer_id", "channel_id"]
-_OPS = {"==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 @dataclass(frozen=True)
@@ -37,39 +42,9 @@ class Verification:
         return not self.violations
 
 
-def _equal(series: pd.Series, value: Any) -> pd.Series:
-    # a numeric column compares as numbers whatever the YAML quoting ("5" and 5 both mean 5.0)
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype(float) == float(value)
-    return series.astype(str) == str(value)
-
-
-def _where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.Series:
-    mask = pd.Series(True, index=frame.index)
-    for column, condition in where.items():
-        series = frame[column]
-        # a blank or NaN attribute matches no condition, not even != or not_in (see the README)
-        blank = series.isna() if pd.api.types.is_numeric_dtype(series) else series.isna() | (series.astype(str).str.strip() == "")
-        mask &= ~blank
-        if isinstance(condition, list):
-            hit = pd.Series(False, index=frame.index)
-            for value in condition:
-                hit |= _equal(series, value)
-            mask &= hit
-        elif isinstance(condition, dict):
-            for op, operand in condition.items():
-                if op in ("in", "not_in"):
-                    hit = pd.Series(False, index=frame.index)
-                    for value in operand if isinstance(operand, list) else [operand]:
-                        hit |= _equal(series, value)
-                    mask &= hit if op == "in" else ~hit
-                elif op in ("==", "!="):
-                    mask &= _equal(series, operand) if op == "==" else ~_equal(series, operand)
-                else:
-                    mask &= _OPS[op](series.astype(float), float(operand))
-        else:
-            mask &= _equal(series, condition)
-    return mask
+def _where(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """The plan rows a rule's filter covers, evaluated over the verifier's own merged rows."""
+    return mask(rule.filter, FrameTable(frame))
 
 
 def _repeats(frame: pd.DataFrame) -> np.ndarray:
@@ -206,7 +181,7 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
             check(f"offer:{offer_id}:min_roi", float(of["expected_return"].sum() - (1 + offer.min_roi) * of["spend"].sum()), ">=", 0.0)
     for rule in s.rules:
         measure = pd.Series(1.0, index=rows.index) if rule.sum is None else rows[rule.sum].astype(float)
-        inside = float(measure[_where(rows, rule.where)].sum()) if len(rows) else 0.0
+        inside = float(measure[_where(rows, rule)].sum()) if len(rows) else 0.0
         both = rule.max is not None and rule.min is not None
         if rule.max is not None:
             check(f"{rule.name}:max" if both else rule.name, inside, "<=", rule.max)

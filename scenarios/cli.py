@@ -1,6 +1,6 @@
-"""The what-if sub-commands of ``campaignlab``: sweep, frontier, inverse, compare, report, contacts.
+"""What ``campaignlab simulate``, sweep, frontier, inverse, compare, report and contacts do.
 
-``register(subparsers)`` adds them to the main parser. Every handler returns an exit code:
+The parser is :mod:`campaignlab.commands`. Every handler returns an exit code:
 0 success; 1 no plan (an infeasible scenario: nothing to test, compare, report or list); 2 bad input
 (one line on stderr naming the file, key or value; nothing written). All files are written
 atomically, together, after every computation has succeeded.
@@ -17,11 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from optimizer.arguments import add_allow_outside, finite_float, non_negative_int, positive_float, positive_int
 from optimizer.atomic import default_folder
 from optimizer.errors import InputError, NoPlan
 
-__all__ = ["main", "plan_test_command", "register"]
+__all__ = ["compare", "contacts", "frontier", "inverse", "plan_test_command", "report", "simulate", "sweep"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT = 0, 1, 2
 
@@ -87,7 +86,7 @@ def _load(args: argparse.Namespace, command: str) -> tuple[Any, Any]:
 
 
 @_guard("sweep")
-def _sweep(args: argparse.Namespace) -> int:
+def sweep(args: argparse.Namespace) -> int:
     from .sweep import parse_grid, sweep, write_table
 
     inputs, _ = _load(args, "sweep")
@@ -101,7 +100,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 @_guard("frontier")
-def _frontier(args: argparse.Namespace) -> int:
+def frontier(args: argparse.Namespace) -> int:
     from .frontier import default_budgets, frontier, plot_frontier
     from .sweep import write_table
 
@@ -120,7 +119,7 @@ def _frontier(args: argparse.Namespace) -> int:
 
 
 @_guard("inverse")
-def _inverse(args: argparse.Namespace) -> int:
+def inverse(args: argparse.Namespace) -> int:
     from .inverse import SEATS_KEY, least_resource
 
     inputs, _ = _load(args, "inverse")
@@ -146,6 +145,15 @@ def _inverse(args: argparse.Namespace) -> int:
         (path,) = write_folder(Path(args.out), [("inverse.json", lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))])
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """An optimizer scenario gets the plan test; a simulator scenario its strategies."""
+    from simulation.cli import run as run_simulation
+
+    from .plan_test import is_plan_scenario
+
+    return plan_test_command(args) if is_plan_scenario(args.scenario) else run_simulation(args)
 
 
 @_guard("simulate")
@@ -240,7 +248,7 @@ def _baselines(args: argparse.Namespace, problem: Any) -> Any:
 
 
 @_guard("compare")
-def _compare(args: argparse.Namespace) -> int:
+def compare(args: argparse.Namespace) -> int:
     from optimizer.atomic import neutralised
 
     from .compare import compare, headline
@@ -270,7 +278,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 @_guard("report")
-def _report(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace) -> int:
     from .report import build_report, write_report
 
     inputs, _ = _load(args, "report")
@@ -284,7 +292,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 @_guard("contacts")
-def _contacts(args: argparse.Namespace) -> int:
+def contacts(args: argparse.Namespace) -> int:
     from optimizer.solve import solve
     from optimizer.tables import read_table
     from optimizer.verify import verify_plan
@@ -314,92 +322,3 @@ def _contacts(args: argparse.Namespace) -> int:
         print(f"{printable(channel):8s} {len(table):6,} contacts")
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK
-
-
-def register(subparsers: Any) -> None:
-    """Add sweep, frontier, inverse, compare, report and contacts to ``campaignlab``."""
-    scenario_help = "scenario YAML (may use extends:) or bundled name"
-
-    p = subparsers.add_parser("sweep", help="solve a scenario over a grid of what-if values")
-    p.add_argument("scenario", help=scenario_help)
-    add_allow_outside(p)
-    p.add_argument("--grid", action="append", metavar="KEY=VALUES",
-                   help="dotted scenario key and values, V1,V2,... or START:STOP:N; repeat for more axes "
-                        "(e.g. budget=5000:20000:4, channels.call.capacity=200,300,416)")
-    p.add_argument("--out", default="out/sweep", help="folder for sweep.parquet and sweep.csv")
-    p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_sweep)
-
-    p = subparsers.add_parser("frontier", help="expected net value and ROI against budget, shadow price and knee")
-    p.add_argument("scenario", help=scenario_help)
-    add_allow_outside(p)
-    p.add_argument("--budgets", help="V1,V2,... or START:STOP:N (default: 10%% to 200%% of the scenario's budget)")
-    p.add_argument("--points", type=positive_int, default=9, help="number of default budgets (default 9)")
-    p.add_argument("--out", default="out/frontier", help="folder for frontier.parquet, .csv and .png")
-    p.add_argument("--workers", type=positive_int, default=2)
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_frontier)
-
-    p = subparsers.add_parser("inverse", help="least budget (or seats) whose optimal plan reaches a target")
-    p.add_argument("scenario", help=scenario_help)
-    add_allow_outside(p)
-    p.add_argument("--target", type=finite_float, required=True, help="retained customers (expected acceptances) or net value in yuan")
-    p.add_argument("--measure", choices=["retained", "net_value"], default="retained")
-    p.add_argument("--vary", default="budget", help="budget, seats, or a dotted numeric key (default budget)")
-    p.add_argument("--calls-per-seat", type=positive_float, help="with --vary seats: calls one seat makes for this base (outbound_10088: 2)")
-    p.add_argument("--low", type=finite_float, help="lower end of the search (default 0)")
-    p.add_argument("--high", type=finite_float, help="upper end (default: what the unlimited plan uses)")
-    p.add_argument("--tolerance", type=positive_float, help="width of the final bracket (default 0.5%% of the upper end; 1 seat)")
-    p.add_argument("--out", help="folder for inverse.json")
-    p.set_defaults(func=_inverse)
-
-    p = subparsers.add_parser("compare", help="optimizer vs rule and score targeting at equal budget")
-    p.add_argument("scenario", help=scenario_help)
-    add_allow_outside(p)
-    p.add_argument("--rule", help="tag rule for rule targeting, e.g. \"arpu > 80 AND stage == 'decline'\"")
-    p.add_argument("--score", help="customer column to rank by for score targeting, e.g. churn_risk")
-    p.add_argument("--offers", help="offers the baselines make, in priority order (default bill_credit_contract)")
-    p.add_argument("--channel", default="call", help="channel the baselines use (default call)")
-    p.add_argument("--simulate", action="store_true", help="also replay every plan on the scenario's base in the lifecycle simulator, with CIs")
-    p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
-    p.add_argument("--workers", type=positive_int, default=1)
-    p.add_argument("--out", default="out/compare", help="folder for comparison.parquet and .csv")
-    p.set_defaults(func=_compare)
-
-    p = subparsers.add_parser("report", help="one self-contained HTML approval report, with the plan and contact lists beside it")
-    p.add_argument("scenario", help=scenario_help + "; with --from, the scenario the plan was solved for")
-    add_allow_outside(p)
-    p.add_argument("--out", default="out/report.html",
-                   help="HTML file to write; plan.csv, summary.json and the contact lists go beside it")
-    p.add_argument("--from", dest="from_folder", metavar="OUT_DIR",
-                   help="report on the plan `campaignlab optimize SCENARIO --out OUT_DIR` wrote, without re-solving it")
-    p.add_argument("--author", help="who prepared the report (default: $USER, else 'not given')")
-    p.add_argument("--budgets", help="frontier budgets, V1,V2,... or START:STOP:N")
-    p.add_argument("--points", type=non_negative_int, default=7, help="frontier points when --budgets is not given (0: none)")
-    p.add_argument("--simulate", action="store_true", help="add the plan test: the plan replayed on the scenario's base, with CIs")
-    p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
-    p.add_argument("--workers", type=positive_int, default=2, help="processes for the solves (default 2)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_report)
-
-    p = subparsers.add_parser("contacts", help="contact lists per channel (call list for agents, SMS list)")
-    p.add_argument("scenario", help=scenario_help)
-    add_allow_outside(p)
-    p.add_argument("--plan", help="an existing plan (CSV/Parquet) to turn into lists; default: solve the scenario")
-    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    p.add_argument("--out", default="out/contacts", help="folder for <channel>_list files")
-    p.set_defaults(func=_contacts)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m scenarios.cli``) until the console script registers these."""
-    parser = argparse.ArgumentParser(prog="campaignlab", description="What-if analysis for retention campaigns.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    register(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,9 +30,11 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.problem import Problem
+from optimizer.report import jsonable
 
 from .inputs import ScenarioInputs
-from .plan_test import CONFIDENCE, UNITS, World, build_world, contact_plan, jsonable, per_replication, sim_config
+from .plan_test import CONFIDENCE, UNITS, per_replication
+from .plan_world import World, build_world, contact_plan, sim_config
 
 __all__ = ["MonthlyComparison", "MonthlyPlanner", "compare_monthly", "write_monthly"]
 

@@ -37,31 +37,24 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, NoPlan
+from optimizer.report import jsonable
 from optimizer.problem import Problem
-from optimizer.scenario import SimulationSettings
-from optimizer.value_model import MARGIN, OfferEffect, expected_margin
 
 from .inputs import ScenarioInputs
+from .plan_gaps import call_centre_figures, explain_gaps
+from .plan_world import PLANNED_KEYS, build_world, contact_plan, load_plan, sim_config
 
 __all__ = [
     "PLANNED_KEYS",
     "SIMULATED_KEYS",
     "PlanTest",
-    "World",
-    "build_world",
-    "contact_plan",
     "is_plan_scenario",
-    "jsonable",
-    "load_plan",
     "per_replication",
     "run_plan_test",
     "sentence",
-    "sim_config",
     "write_plan_test",
 ]
 
-#: The plan's own expectations the replay is checked against.
-PLANNED_KEYS: tuple[str, ...] = ("spend", "expected_return", "net_value", "acceptances", "calls")
 #: What the simulation reports per strategy (95% intervals across replications).
 SIMULATED_KEYS: tuple[str, ...] = (*PLANNED_KEYS, "customers_retained", "revenue", "in_horizon_return", "residual_return")
 UNITS = {
@@ -76,21 +69,6 @@ UNITS = {
     "residual_return": "yuan of margin after the horizon (value model)",
 }
 CONFIDENCE = 0.95
-_NO_STAGE = {"acquisition": 0.0, "growth": 0.0, "maturity": 0.0, "decline": 0.0}
-
-
-@dataclass(frozen=True)
-class World:
-    """Everything the replay needs, derived once from the scenario."""
-
-    problem: Problem
-    settings: SimulationSettings
-    base: Any  # simulation.CustomerBase
-    effects: dict[str, OfferEffect | None]
-    call_channel: str | None
-    other_channels: tuple[str, ...]
-    margin: float
-    assumptions: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -141,225 +119,6 @@ class PlanTest:
                 "comparison": self.comparison.to_dict(orient="records"),
             }
         )
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars as Python numbers and non-finite floats as None (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
-# --------------------------------------------------------------------------- the world
-
-
-def build_world(
-    inputs: ScenarioInputs, *, effects: str | None = None, problem: Problem | None = None, seats: int | None = None
-) -> tuple[World, str]:
-    """The scenario's problem (``problem`` if built already), settings (``seats`` overriding
-    the call centre's), simulated base and offer effects; and the effects mode."""
-    from optimizer.demo import OFFERS as DEMO_OFFERS
-    from optimizer.demo import offer_effect
-    from simulation import SimulationConfigError, base_from_customers
-
-    problem = inputs.problem() if problem is None else problem
-    scenario = problem.scenario
-    settings = scenario.simulation or SimulationSettings()
-    if seats is not None:
-        if seats < 1:
-            raise InputError(f"(={seats}) must be >= 1", key="--seats")
-        settings = settings.model_copy(update={"call_centre": settings.call_centre.model_copy(update={"seats": seats})})
-    notes: list[dict[str, Any]] = []
-    for offer in settings.offers:
-        if offer not in problem.offer_ids:
-            raise InputError(f"{offer!r} is not an offer of the scenario (offers: {', '.join(problem.offer_ids)})", key=f"simulation.offers.{offer}")
-    call_channel = settings.call_channel
-    if call_channel is not None and call_channel not in problem.channel_ids:
-        raise InputError(f"{call_channel!r} is not a channel of the scenario (channels: {', '.join(problem.channel_ids)})", key="simulation.call_channel")
-    if call_channel is None and "call" in problem.channel_ids:
-        call_channel = "call"
-    if call_channel is not None and call_channel != "call" and "call" in problem.channel_ids:
-        raise InputError("a channel named 'call' must be the call channel", key="simulation.call_channel")
-    if call_channel is None:
-        notes.append({"what": "call centre", "value": "none", "source": "no channel 'call' and no simulation.call_channel: every channel is contacted at once"})
-    others = tuple(c for c in problem.channel_ids if c != call_channel)
-
-    eff: dict[str, OfferEffect | None] = {}
-    for offer in problem.offer_ids:
-        if offer in settings.offers:
-            o = settings.offers[offer]
-            eff[offer] = OfferEffect(o.churn_multiplier, o.term_months, o.arpu_uplift)
-        elif scenario.synthetic is not None and offer in DEMO_OFFERS:
-            eff[offer] = offer_effect(offer)
-        else:
-            eff[offer] = None
-    missing = [o for o, e in eff.items() if e is None]
-    mode = effects or settings.effects or ("plan" if missing else "lifecycle")
-    if mode == "lifecycle" and missing:
-        raise InputError(
-            f"effects 'lifecycle' needs what each offer does; no effect given for {', '.join(missing)} "
-            f"(set simulation.offers.{missing[0]}: {{churn_multiplier: ..., term_months: ...}}, or use --effects plan)",
-            key=f"simulation.offers.{missing[0]}",
-        )
-    if missing:
-        notes.append({"what": "offers without a lifecycle effect", "value": ", ".join(missing),
-                      "source": "no simulation.offers entry: they do not move customers_retained or revenue"})
-    if settings.margin is None:
-        margin = MARGIN
-        notes.append({"what": "margin", "value": MARGIN, "source": "share of the bill kept as margin: the value model's placeholder (optimizer.value_model.MARGIN)"})
-    else:
-        margin = settings.margin
-    if scenario.synthetic is not None:
-        notes.append({"what": "customers", "value": f"synthetic base of {scenario.synthetic.customers:,} (seed {scenario.synthetic.seed})",
-                      "source": "the scenario's generator, the same base the optimizer planned on"})
-    customers = problem.customers
-    try:
-        base = base_from_customers(
-            customers,
-            source=inputs.customers_file or "customers",
-            hazards=settings.hazards.model_dump() if settings.hazards is not None else None,
-        )
-    except SimulationConfigError as exc:
-        raise InputError(exc.rule, key=exc.key) from None
-    notes.extend(base.assumptions)
-    notes.append({"what": "exit hazard", "value": "per customer", "source": base.hazard_source})
-    notes.append({"what": "lifecycle in the replay", "value": "stage held, no re-entry, no arrears, bills as in the table",
-                  "source": "the customer's hazard and bill already price stage, arrears and decline; an offer and fatigue move them"})
-    return World(problem, settings, base, eff, call_channel, others, margin, notes), mode
-
-
-def sim_config(
-    world: World, plan_calls: int, max_contacts: int, worst_spend: float, horizon: int, budget_per_month: float | None = None
-) -> tuple[Any, bool]:
-    """The simulator's configuration for this world; and whether the seats were sized here.
-
-    Without ``budget_per_month`` the wave is executed as planned (the budget stops nothing
-    unless ``simulation.budget_stop``); with it, contacting stops when a month's realised
-    spend would overrun it.
-    """
-    from simulation import SimulationConfigError, build_config
-    from simulation.config import CallCentreConfig
-
-    s = world.settings
-    cc: dict[str, Any] = {k: v for k, v in s.call_centre.model_dump().items() if v is not None}
-    sized = "seats" not in cc
-    if sized:
-        # Enough seats to place every call the call channel allows in the wave (month 0),
-        # with 10% slack for random handle times and the last call of each shift.
-        base_cc = CallCentreConfig(**{k: v for k, v in cc.items() if k != "seats"})
-        r = base_cc.connect_rate
-        mean_handle = r * base_cc.handle_time_s + (1 - r) * base_cc.no_answer_time_s
-        cap = world.problem.scenario.channels[world.call_channel].capacity if world.call_channel else None
-        calls = plan_calls if cap is None else max(cap, plan_calls)
-        per_seat = base_cc.days_per_month * base_cc.hours_per_day * 3600.0
-        cc["seats"] = max(1, math.ceil(1.1 * calls * mean_handle / per_seat) + 1) if calls else 1
-    offers = {}
-    for o in world.problem.offer_ids:
-        e = world.effects[o]
-        if e is None or e.term_months == 0:  # no effect: the simulator wants a term, so a neutral one
-            e = OfferEffect(1.0, 1, 0.0)
-        offers[o] = {
-            # cost and accept_prob are unused: every replayed row carries its option's own terms
-            "cost": 0.0, "accept_prob": 0.5, "churn_multiplier": e.churn_multiplier, "term_months": int(e.term_months),
-            "recovery_prob": 0.0, "arpu_shift": 0.0, "mou_shift": 0.0, "data_shift": 0.0, "contract": False,
-            "arpu_uplift": e.arpu_uplift,
-        }
-    budget = world.problem.scenario.budget
-    fatigue = {"max_contacts_per_month": max(max_contacts, 1), "max_contacts_per_window": max(max_contacts, 2), **s.fatigue}
-    mapping = {
-        "name": world.problem.scenario.name,
-        "horizon_months": horizon,
-        "budget_per_month": budget_per_month if budget_per_month is not None
-        else float(budget) if (s.budget_stop and budget is not None) else float(worst_spend) + 1.0,
-        "margin": world.margin,
-        "residual_months": max(s.value_horizon_months - horizon, 0),
-        "population": {"customers": len(world.base), "gross_adds_per_month": 0.0},
-        "lifecycle": {
-            "decline_hazard": {k: 0.0 for k in ("acquisition", "growth", "maturity")},
-            "recovery_hazard": 0.0,
-            "reentry_share": dict(_NO_STAGE),
-            **s.lifecycle,
-        },
-        "arrears": {"monthly_prob": dict(_NO_STAGE)},
-        "usage": {"decline_rate": 1.0, "handset_change_prob": 0.0},
-        "fatigue": fatigue,
-        "call_centre": cc,
-        "channels": {c: {"cost_per_contact": 0.0, "reach": 1.0, "response_multiplier": 1.0, "visit_prob": 1.0 if c == "store" else 0.0}
-                     for c in world.other_channels},
-        "offers": offers,
-    }
-    try:
-        return build_config(mapping), sized
-    except SimulationConfigError as exc:
-        raise InputError(exc.rule, key=f"simulation.{exc.key}") from None
-
-
-# --------------------------------------------------------------------------- plans
-
-
-def load_plan(problem: Problem, path: str | Path) -> np.ndarray:
-    """A plan file as a 0/1 choice over the problem's options, refused unless the verifier passes it."""
-    from optimizer.tables import read_table
-    from optimizer.verify import verify_plan
-
-    plan = read_table(path)
-    missing = [c for c in ("customer_id", "offer_id", "channel_id") if c not in plan.columns]
-    if missing:
-        raise InputError("a plan needs customer_id, offer_id and channel_id columns", file=str(path), column=missing[0])
-    check = verify_plan(problem, plan)
-    if not check.ok:
-        shown = "; ".join(check.violations[:3])
-        more = len(check.violations) - 3
-        raise InputError(
-            f"the plan does not belong to this scenario or breaks its limits: {shown}" + (f" (and {more} more)" if more > 0 else ""),
-            file=str(path),
-        )
-    keys = ["customer_id", "offer_id", "channel_id"]
-    index = pd.MultiIndex.from_frame(problem.options[keys].astype(str))
-    at = index.get_indexer(pd.MultiIndex.from_frame(plan[keys].astype(str)))
-    chosen = np.zeros(problem.n_options, np.int8)
-    chosen[at] = 1
-    return chosen
-
-
-def contact_plan(world: World, chosen: np.ndarray, problem: Problem | None = None) -> tuple[Any, np.ndarray, int]:
-    """The chosen options (of ``problem``, default the world's) as the simulator's contact
-    plan, most valuable first.
-
-    Returns the plan, the option rows in plan order, and how many chosen options name a
-    customer who is not in the simulated base (left already; not executed).
-    """
-    from simulation import ContactPlan
-
-    p = world.problem if problem is None else problem
-    rows = np.flatnonzero(chosen)
-    net = p.expected_return[rows] - p.spend[rows]
-    rows = rows[np.argsort(-net, kind="stable")]
-    opts = p.options.iloc[rows]
-    pos = pd.Index(world.base.customer_id).get_indexer(opts["customer_id"].astype(str))
-    inside = pos >= 0
-    rows, opts, pos = rows[inside], opts.iloc[np.flatnonzero(inside)], pos[inside]
-    chan_code = {c: i + 1 for i, c in enumerate(world.other_channels)}
-    if world.call_channel is not None:
-        chan_code[world.call_channel] = 0
-    plan = ContactPlan(
-        pos.astype(np.int64),
-        pd.Index(p.offer_ids).get_indexer(opts["offer_id"].astype(str)).astype(np.int16),
-        np.array([chan_code[c] for c in opts["channel_id"].astype(str)], np.int8),
-        accept_prob=opts["p_accept"].to_numpy(float),
-        contact_cost=opts["contact_cost"].to_numpy(float),
-        offer_cost=opts["offer_cost"].to_numpy(float),
-        value=opts["value"].to_numpy(float),
-    )
-    return plan, rows, int((~inside).sum())
 
 
 def _planned(problem: Problem, chosen: np.ndarray, call_channel: str | None) -> dict[str, float]:
@@ -479,8 +238,8 @@ def run_plan_test(
     budget = problem.scenario.budget
     mine = per_rep[per_rep["strategy"] == "plan"]
     p_over = float((mine["spend"] > budget * (1 + 1e-9)).mean()) if budget is not None else None
-    call_info = _call_centre(cfg, res.totals, sized, plan_calls)
-    gaps = _gaps(world, cfg, mode, planned, simulated_by["plan"], plans["plan"], mine, p_over, call_info)
+    call_info = call_centre_figures(cfg, res.totals, sized, plan_calls)
+    gaps = explain_gaps(world, cfg, mode, planned, simulated_by["plan"], plans["plan"], mine, p_over, call_info)
     hazards = {"source": world.base.hazard_source}
     if world.base.hazard_fit is not None:
         hazards["fit"] = world.base.hazard_fit.to_dict(orient="records")
@@ -529,120 +288,6 @@ def _paired(per_rep: pd.DataFrame, names: list[str], mean_ci: Callable[..., tupl
     return pd.DataFrame(rows)
 
 
-def _call_centre(cfg: Any, totals: pd.DataFrame, sized: bool, plan_calls: int) -> dict[str, Any]:
-    cc = cfg.call_centre
-    r = cc.connect_rate
-    mean_handle = r * cc.handle_time_s + (1 - r) * cc.no_answer_time_s
-    plan = totals[totals["strategy"] == "plan"]
-    return {
-        "seats": cc.seats,
-        "seats_source": "sized to place every call the call channel allows in the wave" if sized else "simulation.call_centre.seats",
-        "hours_per_day": cc.hours_per_day,
-        "days_per_month": cc.days_per_month,
-        "connect_rate": r,
-        "handle_time_s": cc.handle_time_s,
-        "dials_per_month_capacity": int(cc.seats * cc.days_per_month * min(cc.hours_per_day, 24.0) * 3600.0 / mean_handle),
-        "calls_planned": plan_calls,
-        "calls_dialled_mean": float(plan["calls_dialled"].mean()),
-        "utilisation_mean": float(plan["cc_utilisation"].mean()),
-        "inbound_mean_wait_s": float(plan["inbound_mean_wait_s"].mean()) if plan["inbound_mean_wait_s"].notna().any() else None,
-        "inbound_p_abandon": float(plan["inbound_p_abandon"].mean()) if "inbound_p_abandon" in plan and plan["inbound_p_abandon"].notna().any() else None,
-    }
-
-
-def _gaps(
-    world: World,
-    cfg: Any,
-    mode: str,
-    planned: dict[str, float],
-    simulated: dict[str, dict[str, float]],
-    plan: tuple[Any, np.ndarray, int],
-    per_rep: pd.DataFrame,
-    p_over: float | None,
-    call_info: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """Every planned figure outside its simulated interval, with the causes that explain it."""
-    cp, rows, _ = plan
-    p = world.problem
-    net = p.expected_return[rows] - p.spend[rows]
-    is_call = cp.channel == 0 if world.call_channel is not None else np.zeros(len(cp), bool)
-    causes: dict[str, list[str]] = {k: [] for k in PLANNED_KEYS}
-
-    def add(keys: tuple[str, ...], text: str) -> None:
-        for k in keys:
-            causes[k].append(text)
-
-    n_calls = int(is_call.sum())
-    dialled = per_rep["calls"].to_numpy(float)
-    if n_calls and dialled.mean() < n_calls - 0.5:
-        call_net = net[is_call]
-        lost = np.mean([call_net[int(k):].sum() for k in dialled])
-        add(PLANNED_KEYS, (
-            f"calls not placed for capacity: {n_calls - dialled.mean():,.0f} of {n_calls:,} planned calls on average; "
-            f"{call_info['seats']} seats x {call_info['days_per_month']} days x {call_info['hours_per_day']:g} h dial about "
-            f"{call_info['dials_per_month_capacity']:,} calls a month at a {call_info['connect_rate']:.1%} connect rate and "
-            f"{call_info['handle_time_s']:g} s per connected call; the calls left out carried {lost:,.0f} yuan of the plan's "
-            f"expected net value"
-        ))
-    if mode == "lifecycle":
-        loss, n_fat, n_growth = _fatigue_loss(world, cfg, cp)
-        if n_fat:
-            add(("expected_return", "net_value"), (
-                f"fatigue: contacts raise the exit hazard of {n_fat:,} customers ({n_growth:,} in the growth stage, where every "
-                f"contact counts) for {cfg.fatigue.window_months} months, which the option values do not price: about "
-                f"{loss:,.0f} yuan of margin by the value model"
-            ))
-        counts = np.bincount(cp.customer, minlength=len(world.base)) if len(cp) else np.zeros(0, np.int64)
-        twice = int((counts > 1).sum())
-        if twice:
-            add(("expected_return", "net_value"), (
-                f"two offers to one customer: {twice:,} customers get more than one offer; the plan adds every offer's value, "
-                f"the simulator runs one offer at a time (a later acceptance replaces the earlier one's effect)"
-            ))
-        if cfg.residual_months:
-            add(("expected_return", "net_value"), (
-                f"horizon: the simulation runs {cfg.horizon_months} months; customers alive at its end are valued by the value "
-                f"model for the remaining {cfg.residual_months} months of the {world.settings.value_horizon_months}-month value "
-                f"horizon (residual {simulated['residual_return']['mean']:,.0f} yuan of the simulated return)"
-            ))
-    if p_over:
-        add(("spend",), f"budget overrun: realised spend exceeds the budget in {p_over:.0%} of replications (offer costs are paid on acceptance)")
-    out = []
-    for k in PLANNED_KEYS:
-        s = simulated[k]
-        if s["ci_low"] - 1e-9 <= planned[k] <= s["ci_high"] + 1e-9:
-            continue
-        why = causes[k] or ["no execution cause found: sampling (with 95% intervals about one figure in twenty lies outside by chance; more replications narrow it)"]
-        out.append({"measure": k, "planned": planned[k], "simulated": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
-                    "difference": s["mean"] - planned[k], "causes": why})
-    return out
-
-
-def _fatigue_loss(world: World, cfg: Any, cp: Any) -> tuple[float, int, int]:
-    """Expected margin lost to fatigue from the plan's reached contacts, by the value model."""
-    if len(cp) == 0:
-        return 0.0, 0, 0
-    from simulation.stages import GROWTH
-
-    fc = cfg.fatigue
-    reach = np.where(cp.channel == 0, cfg.call_centre.connect_rate, 1.0)
-    contacts = np.bincount(cp.customer, weights=reach, minlength=len(world.base))
-    who = np.flatnonzero(contacts > 0)
-    growth = world.base.stage[who] == GROWTH
-    c = contacts[who]
-    mult = np.where(growth, 1.0 + fc.growth_per_contact * c, 1.0 + fc.per_excess_contact * np.maximum(c - fc.free_contacts, 0.0))
-    hit = mult > 1.0
-    if not hit.any():
-        return 0.0, 0, 0
-    arpu = world.base.arpu[who].astype(float)
-    h = world.base.hazard[who].astype(float)
-    V = world.settings.value_horizon_months - 1
-    lost = expected_margin(arpu, h, V, margin=world.margin) - expected_margin(
-        arpu, h, V, margin=world.margin, churn_multiplier=mult, term_months=fc.window_months
-    )
-    return float(lost[hit].sum()), int(hit.sum()), int((hit & growth).sum())
-
-
 def sentence(result: PlanTest) -> str:
     """The plan test in one sentence a budget owner can read, with why it differs from the plan."""
     sim, plan = result.simulated["net_value"], result.planned["net_value"]
@@ -661,7 +306,8 @@ def sentence(result: PlanTest) -> str:
 def is_plan_scenario(name_or_path: str | Path) -> bool:
     """True for an optimizer scenario (bundled name or YAML with options, synthetic, extends...)."""
     from optimizer.errors import InputError
-    from optimizer.scenario_file import bundled_path, read_yaml
+    from optimizer.scenario_file import bundled_path
+    from optimizer.yaml_reading import read_yaml
 
     path = Path(name_or_path)
     if not path.is_file():

@@ -43,7 +43,8 @@ import pandas as pd
 
 from optimizer.atomic import write_folder
 from optimizer.errors import InputError, NoPlan
-from optimizer.problem import Problem, rule_mask
+from optimizer.limits import rule_mask
+from optimizer.problem import Problem
 from optimizer.report import plan_csv, summarise
 from optimizer.scenario import Scenario
 from optimizer.solve import solve

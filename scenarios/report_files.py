@@ -76,7 +76,7 @@ def read_optimize_output(folder: Path, inputs: ScenarioInputs, problem: Problem)
     plan.csv beside it, every input's sha256 it records is the scenario's input now, and
     the verifier passes the plan. A summary without a plan is NoPlan.
     """
-    from .plan_test import load_plan
+    from .plan_world import load_plan
 
     folder = Path(folder)
     summary_path, plan_path = folder / SUMMARY_FILE, folder / PLAN_FILE

@@ -40,7 +40,7 @@ OUTCOME_COLUMNS = (
 
 
 def _parse_value(text: str) -> Any:
-    from optimizer.scenario_file import parse_yaml
+    from optimizer.yaml_reading import parse_yaml
 
     return parse_yaml(text, "--grid")
 

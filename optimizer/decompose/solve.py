@@ -9,6 +9,7 @@ recomputes L from those prices and the inputs alone, so anyone can check the bou
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from importlib.metadata import version
@@ -20,6 +21,7 @@ from ..chance import solve_with_confidence
 from ..problem import Problem
 from ..result import Diagnosis, LimitReport, SolveResult, Status
 from .dual import level_bundle
+from .lp_check import pdlp_bound
 from .recover import plan_usage, recover, violations
 from .shard import DEFAULT_SHARD_CUSTOMERS, Layout, StepResult, final_task, layout_of, shards_of, step_task
 from .sharded import Executor, InProcess, open_executor
@@ -110,6 +112,7 @@ def solve_decomposed(
     n_workers: int = 2,
     max_iterations: int = 400,
     max_remainder: int = 20_000,
+    lp_check: bool = False,
 ) -> SolveResult:
     """Solve ``problem`` by Lagrangian decomposition; see the module docstring for the result.
 
@@ -117,6 +120,9 @@ def solve_decomposed(
     reported OPTIMAL. ``scheduler``: None (in-process), "local" (a LocalCluster of
     ``n_workers`` processes) or a "tcp://" scheduler address. ``shard_customers`` sets the
     shard size; in-process and sharded runs with the same value give the same plan.
+    ``lp_check`` adds ``independent_bound``: the LP relaxation solved by PDLP, a bound from
+    other code than the Lagrangian one (:mod:`optimizer.decompose.lp_check`); it gets what the
+    time limit leaves.
     """
     if not 0 <= gap < 1:
         raise ValueError(f"gap(={gap}) must be in [0, 1)")
@@ -127,7 +133,16 @@ def solve_decomposed(
         # a chance budget re-solves with a new budget row; each round is a whole decomposition
         return _decomposed(linear, remaining, gap, scheduler, shard_customers, shard_dir, n_workers, max_iterations, max_remainder)
 
-    return solve_with_confidence(problem, once, time_limit)
+    start = time.perf_counter()
+    result = solve_with_confidence(problem, once, time_limit)
+    if not lp_check:
+        return result
+    remaining = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - start))
+    check = pdlp_bound(problem, result.objective_value, time_limit=remaining, threads=problem.scenario.solver.threads)
+    if check["bound"] is not None and result.bound is not None:
+        check["decomposition_bound"] = result.bound
+        check["bound_difference"] = check["bound"] - result.bound
+    return dataclasses.replace(result, independent_bound=check)
 
 
 def _decomposed(problem: Problem, time_limit: float | None, gap: float, scheduler: str | None, shard_customers: int,

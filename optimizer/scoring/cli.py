@@ -18,38 +18,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ..arguments import positive_int
 from ..atomic import neutralised, write_folder
 from ..errors import InputError
 from .config import load_yaml
 from .errors import ScoringError
 
-__all__ = ["main", "register"]
+__all__ = ["prepare", "uplift"]
 
 EXIT_OK, EXIT_INPUT = 0, 2
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``prepare`` and ``uplift`` subcommands; each sets ``func`` returning an exit code."""
-    p = subparsers.add_parser(
-        "prepare",
-        help="mapped customer table -> customers, scored options, scenario",
-        description="Turn a customer table and its column mapping into the optimizer's "
-        "customers and options tables and a scenario YAML.",
-    )
-    p.add_argument("config", help="YAML config with a 'customers' mapping (see examples/telco_prepare.yaml)")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
-    p.set_defaults(func=_cmd_prepare)
-    u = subparsers.add_parser(
-        "uplift",
-        help="fit uplift on campaign history, target with the optimizer, evaluate off-policy",
-        description="T-learner uplift fit on a training split, optimizer targeting under a "
-        "budget on the held-out split, IPS policy evaluation with CIs.",
-    )
-    u.add_argument("config", help="YAML config (see examples/hillstrom_uplift.yaml)")
-    u.add_argument("--out", required=True, help="output folder (created if missing)")
-    u.add_argument("--max-rows", type=positive_int, default=None, help="subsample the history (stratified) for a quick run")
-    u.set_defaults(func=_cmd_uplift)
 
 
 #: Tables the optimizer reads back: written raw; every other CSV is neutralised for spreadsheets.
@@ -88,7 +64,7 @@ def _fail(cmd: str, exc: BaseException) -> int:
     return EXIT_INPUT
 
 
-def _cmd_prepare(args: argparse.Namespace) -> int:
+def prepare(args: argparse.Namespace) -> int:
     from .prepare import load_prepare_config, prepare
 
     try:
@@ -138,7 +114,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_uplift(args: argparse.Namespace) -> int:
+def uplift(args: argparse.Namespace) -> int:
     from .campaign import load_uplift_config, run_campaign
 
     try:
@@ -184,15 +160,3 @@ def _cmd_uplift(args: argparse.Namespace) -> int:
     ]
     print(res.evaluation[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return EXIT_OK
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m optimizer.scoring.cli``) until the console script wires it."""
-    parser = argparse.ArgumentParser(prog="campaignlab")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

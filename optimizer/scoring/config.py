@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
-from ..scenario_file import read_yaml
+from ..yaml_reading import read_yaml
 from .errors import ScoringError
 
 __all__ = ["load_yaml", "parse_model", "resolve_path"]

@@ -11,6 +11,12 @@ comes from and how to read it:
       categories:   {contract: Contract}
       lookups:      {lock_in_months: {column: Contract, values: {Month-to-month: 0, One year: 12}}}
       counts:       {n_services: [phone, internet, streaming_tv]}   # flags counted per row
+      derived:      {arpu_per_service: "arpu / max(n_services, 1)",  # the rule language
+                     long_tenure: "tenure >= 24"}                     # (optimizer.rule_language)
+
+A derived column is an expression over the columns mapped above it (and earlier derived
+ones), in the same rule language as a scenario's filters; it must come out finite on every
+row, so a division by a column with zeros is reported with the rows it breaks.
 
 Every problem names the column or key at fault: a mapped column missing from the file, a
 non-numeric cell in a numeric column (with its row), a category outside a lookup or flag's
@@ -26,6 +32,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..rule_language import FrameTable, RuleError, check_names, parse, values
 from .config import parse_model, resolve_path
 from .errors import MappingError
 
@@ -72,6 +79,7 @@ class CustomerMapping(_Strict):
     categories: dict[str, str] = Field(default_factory=dict)
     lookups: dict[str, LookupColumn] = Field(default_factory=dict)
     counts: dict[str, list[str]] = Field(default_factory=dict)  # name -> flags to count
+    derived: dict[str, str] = Field(default_factory=dict)  # name -> expression over the names above
 
     @field_validator("numeric", mode="before")
     @classmethod
@@ -88,7 +96,7 @@ class CustomerMapping(_Strict):
         return v
 
     def canonical_names(self) -> list[str]:
-        names = [*self.numeric, *self.flags, *self.categories, *self.lookups, *self.counts]
+        names = [*self.numeric, *self.flags, *self.categories, *self.lookups, *self.counts, *self.derived]
         dup = {n for n in names if names.count(n) > 1} | ({"customer_id"} & set(names))
         if dup:
             raise MappingError(f"canonical column '{min(dup)}' is mapped more than once")
@@ -99,6 +107,13 @@ class CustomerMapping(_Strict):
                         f"key 'customers.counts.{name}': '{flag}' is not one of the "
                         f"mapped flags ({', '.join(self.flags) or 'none'})"
                     )
+        known = [n for n in names if n not in self.derived]
+        for name, expression in self.derived.items():
+            try:
+                check_names(parse(expression), known)
+            except RuleError as exc:
+                raise MappingError(f"key 'customers.derived.{name}': {exc}") from None
+            known.append(name)
         return names
 
 
@@ -133,6 +148,23 @@ def _need(df: pd.DataFrame, column: str, key: str, path: Path) -> pd.Series:
 
 def _as_text(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip()
+
+
+def _derive(table: pd.DataFrame, name: str, expression: str, path: Path) -> np.ndarray:
+    """A derived column's values; a missing or infinite number (a division by zero) is an error naming its rows."""
+    try:
+        column = values(expression, FrameTable(table))
+    except RuleError as exc:
+        raise MappingError(f"{path}: key 'customers.derived.{name}': {exc}") from None
+    bad = ~np.isfinite(column) if column.dtype.kind == "f" else pd.isna(column) if column.dtype.kind == "O" else None
+    if bad is not None and bad.any():
+        rows = np.flatnonzero(bad)
+        first = ", ".join(str(r + 1) for r in rows[:5])
+        raise MappingError(
+            f"{path}: key 'customers.derived.{name}': {expression!r} is missing or infinite in {rows.size:,} data "
+            f"row(s) (first: {first}); guard it, e.g. with where(...) or max(divisor, 1)"
+        )
+    return column
 
 
 def load_customers(mapping: CustomerMapping, table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -201,5 +233,8 @@ def load_customers(mapping: CustomerMapping, table: pd.DataFrame | None = None) 
 
     for name, flags in mapping.counts.items():
         out[name] = out[flags].sum(axis=1).astype(float)
+
+    for name, expression in mapping.derived.items():
+        out[name] = _derive(out, name, expression, path)
 
     return out.reset_index(drop=True)

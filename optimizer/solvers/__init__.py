@@ -5,10 +5,11 @@ from __future__ import annotations
 from .base import Backend, RawSolution, RawStatus, SolveOptions
 from .cbc import CbcBackend
 from .highs import HighsBackend
+from .ortools import OrtoolsBackend
 
 __all__ = ["Backend", "RawSolution", "RawStatus", "SolveOptions", "BACKENDS", "get_backend"]
 
-BACKENDS: dict[str, Backend] = {"highs": HighsBackend(), "cbc": CbcBackend()}
+BACKENDS: dict[str, Backend] = {"highs": HighsBackend(), "cbc": CbcBackend(), "ortools": OrtoolsBackend()}
 
 
 def get_backend(name: str) -> Backend:

@@ -57,7 +57,7 @@ def _child(argv: list[str], folder: Path, logs: Path) -> None:
     os.dup2(err, 2)
     sys.stdout = os.fdopen(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stderr = os.fdopen(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    from optimizer.cli import main
+    from campaignlab.cli import main
 
     try:
         code: int | str = main(argv)

@@ -137,7 +137,7 @@ def test_customers_table_without_customer_id(tmp_path: Path) -> None:
 
 def test_rule_on_unknown_column_fixture() -> None:
     path = FIXTURES / "wrong_rule_column.yaml"
-    with pytest.raises(InputError, match=where(str(path), "key 'rules.few_gold.where'", "unknown column 'segmnet'")):
+    with pytest.raises(InputError, match=where(str(path), "key 'rules.few_gold.where'", "uses 'segmnet', which is not a column")):
         load_problem(path)
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from optimizer import Problem, solve
 from optimizer.chance import MAX_ROUNDS
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.decompose import solve_decomposed
 from optimizer.scenario import Scenario
 from optimizer.verify import verify_plan

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.cli import main
+from campaignlab.cli import main
 
 OPTIONS = """customer_id,offer_id,channel_id,p_accept,value,contact_cost,offer_cost
 A,data_pack,sms,0.5,40,1,10

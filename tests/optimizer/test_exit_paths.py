@@ -25,7 +25,7 @@ import pytest
 from test_cli import OPTIONS, write_case
 
 from optimizer.atomic import LOCK_NAME, default_folder, slug, write_folder
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.report import printable, write_outputs
 from optimizer.result import SolveResult, Status
 
@@ -178,7 +178,7 @@ def test_killed_runs_never_leave_a_mismatched_pair(tmp_path: Path) -> None:
 
     reseed(100)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "optimizer.cli", "optimize", str(scenario), "--out", str(out), "--quiet"]
+    command = [sys.executable, "-m", "campaignlab", "optimize", str(scenario), "--out", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.time()
     assert subprocess.run(command, env=env, cwd=tmp_path, timeout=120).returncode == 0

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from scipy import stats
 
 from optimizer import InputError, Problem, Scenario, solve, verify_plan
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.holdout import (
     MAX_STRATA_SHOWN,
     detectable_drop,

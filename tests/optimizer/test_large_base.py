@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from optimizer import Problem, Scenario, verify_plan
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.decompose.shard import _sorted_shards, layout_of, shards_of
 from optimizer.demo import CHANNELS, OFFERS, generate_base, scale_limits, write_base
 from optimizer.tables import OPTION_KEYS, read_table

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from optimizer import InputError, Problem, Scenario, Status, load_problem, load_scenario, solve, verify_plan
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.decompose import solve_decomposed
 from optimizer.model import build_model
 from optimizer.scenario import MAX_AMOUNT

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from optimizer import load_problem, solve
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.risk import cumulants, plan_risk, quantile, tail_above
 from optimizer.scenario_file import bundled_path
 

@@ -76,3 +76,13 @@ def test_bad_baselines(problem):
         baseline_plan(problem, score_targeting("score500", "data_pack", "sms"))
     with pytest.raises(InputError, match="baseline"):
         baseline_plan(problem, rule_targeting("arpuu > 1", "data_pack", "sms"))
+
+
+def test_a_rule_on_booleans_read_back_from_text_keeps_them_booleans(problem):
+    # a CSV round trip (prepare -> customers.csv -> optimize) turns True into 'True'
+    flagged = problem.customers.assign(tag_unhappy=(problem.customers["arpu"] > 100).map({True: "True", False: "False"}))
+    texted = dataclasses.replace(problem, customers=flagged)
+    as_flag = baseline_plan(texted, rule_targeting("tag_unhappy", "data_pack", "sms"))
+    as_comparison = baseline_plan(texted, rule_targeting("tag_unhappy == true", "data_pack", "sms"))
+    same_rule = baseline_plan(texted, rule_targeting("arpu > 100", "data_pack", "sms"))
+    assert as_flag.sum() > 0 and (as_flag == as_comparison).all() and (as_flag == same_rule).all()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from optimizer import solve
-from scenarios.cli import main
+from campaignlab.cli import main
 from scenarios.contacts import contact_lists, write_contact_lists
 
 

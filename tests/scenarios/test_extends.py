@@ -8,7 +8,7 @@ import yaml
 
 import optimizer.problem
 from optimizer import InputError, load_scenario, solve, verify_plan
-from scenarios.cli import main
+from campaignlab.cli import main
 from optimizer.scenario_file import bundled_path, deep_merge, load_merged
 
 

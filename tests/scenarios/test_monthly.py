@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from optimizer.cli import main
+from campaignlab.cli import main
 from scenarios.monthly import compare_monthly
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.cli import main
+from campaignlab.cli import main
 from optimizer.demo import generate_base, offer_effect
 from optimizer.verify import verify_plan
 from scenarios.inputs import ScenarioInputs, load_inputs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.cli import main
+from campaignlab.cli import main
 from scenarios.report import build_report, write_report
 from scenarios.report_html import headline_figures, render_html
 
@@ -161,7 +161,7 @@ def test_a_baseline_that_breaks_a_limit_shows_why(small):
 
 
 def test_from_an_optimize_folder_gives_the_same_report_without_solving_the_plan(report, small, tmp_path, monkeypatch):
-    from optimizer.cli import main as campaignlab
+    from campaignlab.cli import main as campaignlab
     from scenarios import compare, report as report_module, sweep
 
     fresh, _, _ = report
@@ -194,7 +194,7 @@ def test_from_an_optimize_folder_gives_the_same_report_without_solving_the_plan(
 
 
 def test_from_refuses_a_folder_whose_inputs_or_plan_changed(small, tmp_path, capsys):
-    from optimizer.cli import main as campaignlab
+    from campaignlab.cli import main as campaignlab
 
     run = tmp_path / "run"
     assert campaignlab(["optimize", str(SMALL), "--out", str(run), "--quiet"]) == 0

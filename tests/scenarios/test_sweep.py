@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from optimizer import InputError
-from scenarios.cli import main
+from campaignlab.cli import main
 from scenarios.sweep import parse_grid, sweep, write_table
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from optimizer.scoring.cli import main
+from campaignlab.cli import main
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

@@ -122,3 +122,29 @@ def test_counts_sum_flags(tiny: Path) -> None:
         )
     )
     np.testing.assert_array_equal(c["n"].to_numpy(), [1.0, 1.0, 1.0])
+
+
+def test_derived_columns_use_the_rule_language(tiny: Path) -> None:
+    m = _mapping(
+        tiny,
+        numeric={"arpu": "arpu", "total": {"column": "total", "blank": 0}},
+        flags={"active": {"column": "active", "true_values": ["Yes"]}},
+        categories={"plan": "plan"},
+        derived={
+            "annual_arpu": "arpu * 12",
+            "gold_or_big": "plan == 'gold' OR annual_arpu > 300",  # a derived column may use an earlier one
+            "band": "where(arpu >= 20, 'high', 'low')",
+        },
+    )
+    c = load_customers(m)
+    assert c["annual_arpu"].tolist() == [126.0, 240.0, 360.0]
+    assert c["gold_or_big"].dtype == bool and c["gold_or_big"].tolist() == [False, True, True]
+    assert c["band"].tolist() == ["low", "high", "high"]
+
+
+def test_a_derived_column_naming_nothing_or_dividing_by_zero_is_refused(tiny: Path) -> None:
+    with pytest.raises(MappingError, match="customers.derived.x': rule 'arpuu \\* 2' uses 'arpuu', which is not a column; did you mean 'arpu'"):
+        _mapping(tiny, numeric={"arpu": "arpu"}, derived={"x": "arpuu * 2"}).canonical_names()
+    m = _mapping(tiny, numeric={"arpu": "arpu", "total": {"column": "total", "blank": 0}}, derived={"per": "arpu / total"})
+    with pytest.raises(MappingError, match="'arpu / total' is missing or infinite in 1 data row\\(s\\) \\(first: 2\\)"):
+        load_customers(m)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from campaignlab.cli import build_parser
 from simulation import cli
 
 SCENARIO = {
@@ -27,9 +28,7 @@ SCENARIO = {
 
 
 def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    cli.add_arguments(parser)
-    return parser.parse_args(list(argv))
+    return build_parser().parse_args(["simulate", *argv])
 
 
 def _write(tmp_path: Path, data: dict) -> Path:

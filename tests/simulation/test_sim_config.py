@@ -34,8 +34,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
         ("wrong_horizon.yaml", r"horizon_months: \(=0\) must be > 0"),
         ("wrong_zero_seats.yaml", r"call_centre\.seats: \(=0\) must be > 0: strategy 'calls'"),
         ("wrong_strategy.yaml", r"strategies\.mine\.type: \(='magic'\) is not a strategy"),
-        ("wrong_unknown_key.yaml", r"population\.custmers: unknown key"),
-        ("wrong_rule_tag.yaml", r"strategies\.r\.rule: .*unknown tag 'bogus_tag'"),
+        ("wrong_unknown_key.yaml", r"population\.custmers: unknown key \(did you mean 'customers'\?\)"),
+        ("wrong_rule_tag.yaml", r"strategies\.r\.rule: .*uses 'bogus_tag', which is not a tag"),
     ],
 )
 def test_broken_scenarios_name_the_key(fixture: str, message: str) -> None:
@@ -57,6 +57,16 @@ def test_broken_scenarios_name_the_key(fixture: str, message: str) -> None:
             r"population\.customers: \(=2\.5\) must be an integer",
         ),
         ({"arrears": {"cure_prob": "high"}}, r"arrears\.cure_prob: \(='high'\) must be a number"),
+        # numbers are numbers: no text read as one, no yes/no as 1
+        ({"arrears": {"cure_prob": "0.5"}}, r"arrears\.cure_prob: \(='0\.5'\) must be a number"),
+        ({"population": {"customers": "3"}}, r"population\.customers: \(='3'\) must be an integer"),
+        ({"arrears": {"monthly_prob": {"growth": True}}}, r"arrears\.monthly_prob\.growth: \(=True\) a number is needed"),
+        ({"population": {"customers": True}}, r"population\.customers: \(=True\) a number is needed"),
+        ({"population": 5}, r"population: \(=5\) must be a mapping"),
+        (
+            {"offers": {"x": {"contrcat": False}}},
+            r"offers\.x\.contrcat: unknown key \(did you mean 'contract'\?\); known keys: accept_prob, arpu_shift",
+        ),
         ({"offers": {"x": {"contract": "yes"}}}, r"offers\.x\.contract: \(='yes'\) must be true"),
         ({"offers": {}}, r"offers: at least one offer"),
         ({"channels": {"call": {}}}, r"channels\.call: the call channel is configured"),
@@ -141,3 +151,26 @@ def test_replace_revalidates_and_keeps_the_rest() -> None:
     assert cfg.replace(horizon_months=3).population.customers == 100
     with pytest.raises(SimulationConfigError, match=r"horizon_months: \(=-1\)"):
         cfg.replace(horizon_months=-1)
+
+
+def test_a_partial_map_keeps_the_other_defaults() -> None:
+    default = build_config().lifecycle.exit_hazard
+    cfg = build_config({"lifecycle": {"exit_hazard": {"growth": 0.03}}})
+    assert cfg.lifecycle.exit_hazard == {**default, "growth": 0.03}
+    assert list(cfg.lifecycle.exit_hazard) == list(default)
+
+
+def test_settings_are_frozen_and_validated_when_built_directly() -> None:
+    import pickle
+
+    from pydantic import ValidationError
+
+    from simulation.config import CallCentreConfig
+
+    cfg = build_config({"population": {"customers": 10}})
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.population.customers = 5  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(cfg)) == cfg  # workers receive it pickled
+    assert CallCentreConfig(seats=3, hours_per_day=8).hours_per_day == 8.0
+    with pytest.raises(ValidationError, match=r"\(=1\.3\) must be a probability"):
+        CallCentreConfig(connect_rate=1.3)
