@@ -139,8 +139,9 @@ def _compare(p: argparse.ArgumentParser) -> None:
     add_allow_outside(p)
     p.add_argument("--rule", help="tag rule for rule targeting, e.g. \"arpu > 80 AND stage == 'decline'\"")
     p.add_argument("--score", help="customer column to rank by for score targeting, e.g. churn_risk")
-    p.add_argument("--offers", help="offers the baselines make, in priority order (default bill_credit_contract)")
-    p.add_argument("--channel", default="call", help="channel the baselines use (default call)")
+    p.add_argument("--offers", help="offers the baselines make, in priority order, comma-separated "
+                                    "(default: bill_credit_contract where the scenario has it, else its first offer)")
+    p.add_argument("--channel", help="channel the baselines use (default: call, else the scenario's call channel, else its first)")
     p.add_argument("--simulate", action="store_true", help="also replay every plan on the scenario's base in the lifecycle simulator, with CIs")
     p.add_argument("--replications", type=positive_int, default=None, help="with --simulate (default: the scenario's, else 10)")
     p.add_argument("--workers", type=positive_int, default=1)
@@ -167,6 +168,8 @@ def _contacts(p: argparse.ArgumentParser) -> None:
     add_allow_outside(p)
     p.add_argument("--plan", help="an existing plan (CSV/Parquet) to turn into lists; default: solve the scenario")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--columns", metavar="COL,COL", help="customer columns every list carries, e.g. phone,arpu,stage "
+                   "(default: the scenario's contact_columns, else all of them on call and store lists)")
     p.add_argument("--out", default="out/contacts", help="folder for <channel>_list files")
 
 

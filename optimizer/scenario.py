@@ -99,6 +99,7 @@ class Offer(_Strict):
     min_targets: int | None = Field(None, ge=0, le=MAX_COUNT, description="fewest customers given this offer")
     budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="cap on this offer's expected spend")
     min_roi: float | None = Field(None, ge=-1, le=1000, description="this offer's return >= (1+min_roi)*spend")
+    script: str | None = Field(None, max_length=200, description="what agents present: the script's name or id, carried into the contact lists")
 
 
 class Rule(_Strict):
@@ -267,6 +268,9 @@ class Scenario(_Strict):
     solver: SolverSettings = SolverSettings()
     seed: int = Field(0, ge=0, le=MAX_SEED)
     simulation: SimulationSettings | None = None
+    contact_columns: list[str] | None = Field(
+        None, description="customer columns every contact list carries (default: all, on call and store lists only)",
+    )
     allow_unused: bool = Field(
         False, description="a template: a listed channel, offer, rule value or do-not-contact id that matches nothing is a warning, not an error"
     )

@@ -234,16 +234,18 @@ def _monthly(args: argparse.Namespace, inputs: Any, out: Path, progress: Callabl
 
 
 def _baselines(args: argparse.Namespace, problem: Any) -> Any:
-    from .compare import default_baselines, rule_targeting, score_targeting
+    from .compare import baseline_defaults, default_baselines, rule_targeting, score_targeting
 
     if not args.rule and not args.score:
         return default_baselines(problem)
-    offers = [o.strip() for o in args.offers.split(",")] if args.offers else ["bill_credit_contract"]
+    offers, channel = baseline_defaults(problem)
+    offers = [o.strip() for o in args.offers.split(",")] if args.offers else offers
+    channel = args.channel or channel
     out = []
     if args.rule:
-        out.append(rule_targeting(args.rule, offers, args.channel, name=f"rule: {args.rule}"))
+        out.append(rule_targeting(args.rule, offers, channel, name=f"rule: {args.rule}"))
     if args.score:
-        out.append(score_targeting(args.score, offers, args.channel, name=f"score: {args.score}"))
+        out.append(score_targeting(args.score, offers, channel, name=f"score: {args.score}"))
     return out
 
 
@@ -314,7 +316,8 @@ def contacts(args: argparse.Namespace) -> int:
             print(f"campaignlab contacts: no plan ({result.status.value}): {result.message}; no lists written", file=sys.stderr)
             return EXIT_NO_PLAN
         plan = result.plan
-    lists = contact_lists(problem, plan)
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    lists = contact_lists(problem, plan, columns)
     paths = write_contact_lists(lists, Path(args.out), args.format)
     from optimizer.report import printable
 

@@ -44,7 +44,7 @@ from optimizer.scoring.tags import evaluate as evaluate_rule
 from optimizer.solve import solve
 from optimizer.verify import verify_plan
 
-__all__ = ["Baseline", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting"]
+__all__ = ["Baseline", "baseline_defaults", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,20 @@ def score_targeting(score: str, offers: Sequence[str] | str, channel: str, *, mi
     return Baseline(name, (offers,) if isinstance(offers, str) else tuple(offers), channel, score=score, order_by=None, min_score=min_score)
 
 
+def baseline_defaults(problem: Problem) -> tuple[list[str], str]:
+    """The offers (in priority order) and the channel a baseline uses when none is named.
+
+    The demo's bill-credit contract by outbound call where the scenario has them; otherwise
+    the scenario's own first offer and its call channel (a channel whose name says call), else
+    its first channel: any scenario gets a comparison without naming them.
+    """
+    channels = problem.channel_ids
+    calls = [c for c in channels if "call" in c.lower()]
+    channel = "call" if "call" in channels else calls[0] if calls else channels[0]
+    offers = [o for o in ("bill_credit_contract", "loyalty_points") if o in problem.offer_ids] or list(problem.offer_ids[:1])
+    return offers, channel
+
+
 def default_baselines(problem: Problem) -> list[Baseline]:
     """The domain notes' two baselines on the synthetic base's attributes, by call.
 
@@ -84,8 +98,7 @@ def default_baselines(problem: Problem) -> list[Baseline]:
     score: churn risk, highest first (the sources' "IF score > 500"), same offer and channel.
     """
     cols = set(problem.customers.columns)
-    channel = "call" if "call" in problem.channel_ids else problem.channel_ids[0]
-    offers = [o for o in ("bill_credit_contract", "loyalty_points") if o in problem.offer_ids] or list(problem.offer_ids[:1])
+    offers, channel = baseline_defaults(problem)
     out = []
     if {"arpu", "stage"} <= cols:
         out.append(rule_targeting("arpu > 80 AND stage == 'decline'", offers, channel, name="rule: arpu>80 AND decline"))

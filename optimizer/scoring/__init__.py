@@ -12,7 +12,7 @@ from __future__ import annotations
 from .campaign import CampaignResult, UpliftConfig, greedy_plan, load_uplift_config, run_campaign
 from .errors import MappingError, ScoringError, TagRuleError, UpliftDataError
 from .lifecycle import STAGES, lifecycle_stage
-from .mapping import CustomerMapping, load_customers, load_mapping
+from .mapping import CustomerMapping, GeneratedId, load_customers, load_mapping
 from .policy_eval import PolicyValue, evaluate_policies, ips_value
 from .prepare import PrepareConfig, Prepared, load_prepare_config, prepare
 from .retention import (
@@ -41,6 +41,7 @@ __all__ = [
     "Arm",
     "CampaignResult",
     "CustomerMapping",
+    "GeneratedId",
     "ExitHazards",
     "MappingError",
     "PolicyValue",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
+from ..scenario_file import allowed_keys, deep_merge
 from ..yaml_reading import read_yaml
 from .errors import ScoringError
 
@@ -18,8 +18,17 @@ __all__ = ["load_yaml", "parse_model", "resolve_path"]
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a missing file, bad YAML or a non-mapping top level raises."""
+#: Configs in one ``extends`` chain at the most.
+MAX_CHAIN = 16
+
+
+def load_yaml(path: str | Path, *, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML mapping; a missing file, bad YAML or a non-mapping top level raises.
+
+    ``extends: parent.yaml`` (relative to the file) inherits a config and overrides only the
+    keys given: mappings merge key by key, lists and values are replaced, so next month's
+    config can be three lines. Every ``path:`` in a parent stays relative to the parent.
+    """
     p = Path(path)
     if not p.is_file():
         raise ScoringError(f"{p}: config file not found")
@@ -29,58 +38,56 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ScoringError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScoringError(f"{p}: top level must be a mapping of keys, got {type(data).__name__}")
+    if "extends" not in data:
+        return data
+    parent = data.pop("extends")
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScoringError(f"{p}: key 'extends': give the path of the config this one extends")
+    parent_path = resolve_path(p.parent, parent).resolve()
+    chain = (*_chain, p.resolve())
+    if parent_path in chain:
+        raise ScoringError(f"{p}: key 'extends': {parent} is already in the chain ({' -> '.join(c.name for c in chain)}); a config cannot extend itself")
+    if len(chain) >= MAX_CHAIN:
+        raise ScoringError(f"{p}: key 'extends': more than {MAX_CHAIN} configs in one chain")
+    inherited = _absolute_paths(load_yaml(parent_path, _chain=chain), parent_path.parent)
+    return deep_merge(inherited, data)
+
+
+def _absolute_paths(data: Any, folder: Path) -> Any:
+    """Every relative ``path:`` value made absolute against ``folder`` (the parent config's)."""
+    if isinstance(data, dict):
+        return {k: str(resolve_path(folder, v)) if k == "path" and isinstance(v, str) else _absolute_paths(v, folder) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_absolute_paths(v, folder) for v in data]
     return data
 
 
 def parse_model(model: type[M], data: Any, *, source: str, prefix: str = "") -> M:
-    """Validate ``data`` against a pydantic model, turning the first error into one line."""
+    """Validate ``data`` against a pydantic model; every problem is reported at once, on one line.
+
+    A config is fixed in one round, not one run per mistake: each problem names its dotted
+    key, and an unknown key gets a "did you mean" from the keys valid at that place.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        # a misspelt key also makes the real key "missing": report the misspelling first
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            fields = _fields_at(model, err["loc"][:-1])
-            hint = difflib.get_close_matches(str(err["loc"][-1]), fields, n=1)
-            msg = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else " (check the spelling)")
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise ScoringError(f"{source}: key '{loc}': {msg}") from None
-
-
-def _model_in(ann: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The pydantic model inside an annotation, and whether it sits in a dict's values."""
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann, False
-    origin = typing.get_origin(ann)
-    args = typing.get_args(ann)
-    if origin is dict and len(args) == 2:
-        inner, _ = _model_in(args[1])
-        return inner, True
-    for arg in args:
-        inner, in_dict = _model_in(arg)
-        if inner is not None:
-            return inner, in_dict
-    return None, False
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the (nested) model at ``loc``, for "did you mean" hints."""
-    current: type[BaseModel] | None = model
-    parts = list(loc)
-    while parts and current is not None:
-        field = current.model_fields.get(str(parts.pop(0)))
-        if field is None:
-            return []
-        current, in_dict = _model_in(field.annotation)
-        if in_dict:
-            if not parts:
-                return []
-            parts.pop(0)  # the user's own key (a channel or offer name)
-    return list(current.model_fields) if current is not None else []
+        misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+        problems = []
+        for err in errors:
+            if err["type"] == "missing" and tuple(err["loc"][:-1]) in misspelt:
+                continue  # the real key is "missing" because it was misspelt: one problem, not two
+            loc = ".".join(str(x) for x in (prefix, *err["loc"]) if x != "" and not str(x).startswith("function-"))
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                known = allowed_keys(tuple(err["loc"]), root=model)
+                hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+                msg = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(known)})" if known else "")
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            problems.append(f"key '{loc}': {msg}")
+        head = f"{len(problems)} problems: " if len(problems) > 1 else ""
+        raise ScoringError(f"{source}: {head}{'; '.join(problems)}") from None
 
 
 def resolve_path(base: Path, value: str | Path) -> Path:

@@ -86,3 +86,22 @@ def test_a_rule_on_booleans_read_back_from_text_keeps_them_booleans(problem):
     as_comparison = baseline_plan(texted, rule_targeting("tag_unhappy == true", "data_pack", "sms"))
     same_rule = baseline_plan(texted, rule_targeting("arpu > 100", "data_pack", "sms"))
     assert as_flag.sum() > 0 and (as_flag == as_comparison).all() and (as_flag == same_rule).all()
+
+
+def test_compare_runs_on_a_scenario_without_the_demos_offer_and_channel():
+    import pandas as pd
+
+    from optimizer import Problem, Scenario
+    from scenarios.compare import baseline_defaults
+
+    options = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "c"], "offer_id": ["points", "points", "points", "points"],
+        "channel_id": ["sms", "outbound_call", "outbound_call", "sms"], "p_accept": [0.1, 0.3, 0.3, 0.1],
+        "value": [50.0, 50.0, 80.0, 40.0], "contact_cost": [0.05, 2.5, 2.5, 0.05], "offer_cost": [5.0] * 4,
+    })
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "arpu": [90.0, 120.0, 30.0], "churn_risk": [0.2, 0.5, 0.1]})
+    scenario = Scenario.model_validate({"name": "t", "budget": 10, "channels": {"sms": {}, "outbound_call": {}}, "offers": {"points": {}}})
+    problem = Problem.from_tables(scenario, options, customers)
+    assert baseline_defaults(problem) == (["points"], "outbound_call")
+    table = compare(problem, [rule_targeting("arpu > 80", *baseline_defaults(problem)), score_targeting("churn_risk", *baseline_defaults(problem))])
+    assert table["verified"].all() and len(table) == 3

@@ -65,3 +65,20 @@ def test_csv_lists_neutralise_formulas_and_ids_make_safe_file_names(tmp_path):
     assert pd.read_csv(paths[1])["customer_id"].tolist() == ["'@A"]
     raw = write_contact_lists(lists, tmp_path / "parquet", "parquet")  # Parquet keeps values raw
     assert pd.read_parquet(raw[0])["customer_id"].tolist() == ["=HYPERLINK(\"x\")", "-5", "C7"]
+
+
+def test_chosen_columns_and_the_offers_script_reach_every_list(solved):
+    import dataclasses
+
+    problem, plan = solved
+    offers = dict(problem.scenario.offers)
+    first = next(iter(offers))
+    offers[first] = offers[first].model_copy(update={"script": "RET-07 bill credit"})
+    scripted = dataclasses.replace(problem, scenario=problem.scenario.model_copy(update={"offers": offers}))
+    lists = contact_lists(scripted, plan, ["arpu", "stage"])
+    for channel, table in lists.items():
+        assert list(table.columns[:4]) == ["priority", "customer_id", "offer_id", "offer_script"], channel
+        assert {"arpu", "stage"} <= set(table.columns) and "segment" not in table.columns
+        assert (table.loc[table["offer_id"] == first, "offer_script"] == "RET-07 bill credit").all()
+    with pytest.raises(Exception, match="'arpuu' is not a customers column; did you mean 'arpu'"):
+        contact_lists(problem, plan, ["arpuu"])

@@ -62,7 +62,7 @@ def test_missing_column_named(tiny: Path) -> None:
 
 
 def test_non_numeric_value_named_with_row(tiny: Path) -> None:
-    with pytest.raises(MappingError, match=r"column 'plan' .* non-numeric value 'basic' in data row 1"):
+    with pytest.raises(MappingError, match=r"column 'plan' .* non-numeric value 'basic' in 3 data rows \(first: 1, 2, 3\)"):
         load_customers(_mapping(tiny, numeric={"x": {"column": "plan"}}))
 
 
@@ -148,3 +148,56 @@ def test_a_derived_column_naming_nothing_or_dividing_by_zero_is_refused(tiny: Pa
     m = _mapping(tiny, numeric={"arpu": "arpu", "total": {"column": "total", "blank": 0}}, derived={"per": "arpu / total"})
     with pytest.raises(MappingError, match="'arpu / total' is missing or infinite in 1 data row\\(s\\) \\(first: 2\\)"):
         load_customers(m)
+
+
+def test_generated_ids_for_a_table_without_one(tmp_path: Path) -> None:
+    p = tmp_path / "noid.csv"
+    p.write_text("arpu\n10\n20\n")
+    c = load_customers(CustomerMapping.model_validate({"path": p, "id": {"generate": "row_number", "prefix": "C"}, "numeric": {"arpu": "arpu"}}))
+    assert c["customer_id"].tolist() == ["C1", "C2"]
+
+
+def test_separator_and_encoding_are_read_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "semi.csv"
+    p.write_text("id;arpu;city\nA;10,5;Koeln\n")
+    spec = {"path": p, "id": "id", "categories": {"city": "city"}}
+    with pytest.raises(MappingError, match="one column read with separator ',', but the header holds ';'; set 'customers.separator: \";\"'"):
+        load_customers(CustomerMapping.model_validate(spec))
+    p.write_bytes("id;arpu;city\nA;10,5;K\xf6ln\nB;20;Berlin\n".encode("latin-1"))
+    with pytest.raises(MappingError, match="not utf-8 text \\(it holds the byte b'\\\\xf6'\\); set 'customers.encoding'"):
+        load_customers(CustomerMapping.model_validate({**spec, "separator": ";"}))
+    c = load_customers(CustomerMapping.model_validate({**spec, "separator": ";", "encoding": "latin-1"}))
+    assert c["city"].tolist() == ["Köln", "Berlin"]
+    with pytest.raises(ValueError, match="unknown text encoding 'latin-9x'"):
+        CustomerMapping.model_validate({**spec, "encoding": "latin-9x"})
+
+
+def test_every_problem_of_a_table_is_reported_at_once(tiny: Path) -> None:
+    m = _mapping(
+        tiny,
+        numeric={"plan_n": "plan", "total": "total", "gone": "no_such_column"},
+        lookups={"tier": {"column": "plan", "values": {"basic": 1}}},
+        derived={"twice": "plan_n * 2", "fine": "tier + 1"},
+    )
+    with pytest.raises(MappingError) as caught:
+        load_customers(m)
+    message = str(caught.value)
+    assert message.count("\n") == 0 and message.startswith(f"{tiny}: 4 problems: ")
+    for part in ("'customers.numeric.plan_n') has non-numeric value 'basic'", "'customers.numeric.total') is blank in data row 2",
+                 "mapped column 'no_such_column'", "'customers.lookups.tier') has value 'gold' in data row 2"):
+        assert part in message
+    assert "twice" not in message  # built on a broken column: skipped, not a fifth problem
+
+
+def test_a_config_extends_another_and_every_key_error_comes_at_once(tmp_path: Path) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "may.csv").write_text("id,arpu\nA,1\n")
+    (tmp_path / "base" / "may.yaml").write_text("customers: {path: may.csv, id: id, numeric: {arpu: arpu}}\nother: 1\n")
+    (tmp_path / "june.yaml").write_text("extends: base/may.yaml\nother: 2\n")
+    merged = load_yaml(tmp_path / "june.yaml")
+    assert merged["other"] == 2 and Path(merged["customers"]["path"]) == (tmp_path / "base" / "may.csv").resolve()
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ScoringError, match="a config cannot extend itself"):
+        load_yaml(tmp_path / "loop.yaml")
+    with pytest.raises(ScoringError, match="2 problems: key 'customers.numeric.arpu.colum': unknown key \\(did you mean 'column'\\?\\); key 'customers.idd': unknown key \\(did you mean 'id'\\?\\)"):
+        load_mapping({"customers": {"path": "x.csv", "idd": "id", "numeric": {"arpu": {"colum": "a"}}}}, base=tmp_path, source="c.yaml")
