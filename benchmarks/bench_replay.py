@@ -64,7 +64,7 @@ def one_size(size: int, replications: int, months: int, seed: int) -> dict:
     t0 = time.perf_counter()
     problem = inputs.problem()
     if size < 50_000:
-        from optimizer.solve import solve
+        from optimizer.solving import solve
 
         result = solve(problem)
     else:

@@ -31,7 +31,7 @@ def optimize(args: argparse.Namespace) -> int:
     from .problem import load_problem
     from .report import print_summary, print_warnings, summarise, write_outputs
     from .result import Status
-    from .solve import solve
+    from .solving import solve
     from .verify import verify_plan
 
     from rich.console import Console

@@ -295,7 +295,7 @@ def report(args: argparse.Namespace) -> int:
 
 @_guard("contacts")
 def contacts(args: argparse.Namespace) -> int:
-    from optimizer.solve import solve
+    from optimizer.solving import solve
     from optimizer.tables import read_table
     from optimizer.verify import verify_plan
 

@@ -41,7 +41,7 @@ from optimizer.problem import Problem
 from optimizer.risk import cumulants
 from optimizer.scoring.errors import TagRuleError
 from optimizer.scoring.tags import evaluate as evaluate_rule
-from optimizer.solve import solve
+from optimizer.solving import solve
 from optimizer.verify import verify_plan
 
 __all__ = ["Baseline", "baseline_defaults", "baseline_plan", "compare", "default_baselines", "headline", "rule_targeting", "score_targeting"]

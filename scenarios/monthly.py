@@ -85,7 +85,7 @@ class MonthlyPlanner:
 
 
 def _optimizer(problem: Problem) -> np.ndarray | None:
-    from optimizer.solve import solve
+    from optimizer.solving import solve
 
     result = solve(problem, shadow_prices=False)
     return result.chosen.astype(np.int8) if result.has_plan else None

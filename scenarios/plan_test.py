@@ -160,7 +160,7 @@ def run_plan_test(
     and score baselines; ``problem`` is ``inputs.problem()`` when the caller has it already.
     """
     from optimizer.cli import AUTO_DECOMPOSE_CUSTOMERS
-    from optimizer.solve import solve
+    from optimizer.solving import solve
     from simulation import DoNothing, PlanReplay, mean_ci, run_experiment
 
     from .compare import baseline_plan, default_baselines

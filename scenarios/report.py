@@ -47,7 +47,7 @@ from optimizer.limits import rule_mask
 from optimizer.problem import Problem
 from optimizer.report import plan_csv, summarise
 from optimizer.scenario import Scenario
-from optimizer.solve import solve
+from optimizer.solving import solve
 from optimizer.verify import verify_plan
 
 from .compare import Baseline, compare, headline

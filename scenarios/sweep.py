@@ -25,7 +25,7 @@ from optimizer.atomic import neutralised, write_folder
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 from optimizer.result import SolveResult
-from optimizer.solve import solve
+from optimizer.solving import solve
 from optimizer.verify import verify_plan
 
 from .inputs import ScenarioInputs, check_key

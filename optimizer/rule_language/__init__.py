@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .evaluation import (
-    Coded, FrameTable, MappingTable, Table, check_names, compared_values, mask, names_used, suggest, values,
-)
+if TYPE_CHECKING:
+    from .evaluation import (
+        Coded, FrameTable, MappingTable, Table, check_names, compared_values, mask, names_used, suggest, values,
+    )
 from .syntax import (
     FUNCTIONS, And, Arithmetic, Call, Compare, Expression, Literal, Member, Name, Negate, Not, Or, RuleError, parse, to_text, walk,
 )
@@ -26,6 +27,21 @@ __all__ = [
     "Member", "Name", "Negate", "Not", "Or", "RuleError", "Table", "check_names", "compared_values", "from_mapping", "mask", "names_used",
     "parse", "suggest", "to_text", "values", "walk",
 ]
+
+#: Names of :mod:`.evaluation`, imported on first use: the syntax alone (a scenario file's
+#: filters are parsed when it is read) does not need numpy.
+_EVALUATION = ("Coded", "FrameTable", "MappingTable", "Table", "check_names", "compared_values", "mask", "names_used", "suggest", "values")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EVALUATION:
+        raise AttributeError(f"module 'optimizer.rule_language' has no attribute {name!r}")
+    from . import evaluation
+
+    value = getattr(evaluation, name)
+    globals()[name] = value
+    return value
+
 
 #: The mapping form's operators and what each means in the rule language.
 MAPPING_OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")

@@ -71,7 +71,7 @@ def test_infeasible_removes_the_plan_an_earlier_run_left(tmp_path: Path) -> None
 
 
 def test_time_limit_without_a_plan_writes_only_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    solve_module = importlib.import_module("optimizer.solve")  # `optimizer.solve` is also the function
+    solve_module = importlib.import_module("optimizer.solving")
     out = tmp_path / "out"
     assert optimize(write_case(tmp_path), out) == 0
 
