@@ -67,3 +67,11 @@ def test_lower_layers_never_import_higher_ones(package: str) -> None:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
             upward += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in LOWER_THAN[package]]
     assert not upward, upward
+
+
+def test_listing_the_scenarios_loads_no_solver_and_the_facade_stays_whole() -> None:
+    loaded = _imported("scenarios")
+    assert not sorted(m for m in loaded if m.split(".")[0] in ("numpy", "pandas", "scipy", "highspy", "pulp", "ortools", "simulation"))
+    code = ("import optimizer.solving, optimizer; from optimizer import solve, Status, __all__ as names; "
+            "assert callable(solve) and all(getattr(optimizer, n) is not None for n in names)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
