@@ -91,7 +91,10 @@ def _simulate(p: argparse.ArgumentParser) -> None:
 
 def _prepare(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="YAML config with a 'customers' mapping (see examples/telco_prepare.yaml)")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--out", required=True, help="output folder (created if missing); the fitted model goes in OUT/model/")
+    p.add_argument("--model", metavar="MODEL_DIR",
+                   help="apply a saved model (an earlier run's OUT/model) unchanged: no refit, segment ids and tiers keep their meaning")
+    p.add_argument("--input", metavar="TABLE", help="customer table to read instead of the config's customers.path (e.g. next month's)")
 
 
 def _uplift(p: argparse.ArgumentParser) -> None:

@@ -217,11 +217,20 @@ class SimulatedCallCentre(_Strict):
 
 
 class SimulatedHazards(_Strict):
-    """The churn snapshot the simulator fits exit hazards from (tenure in months, a churned flag)."""
+    """The churn snapshot the simulator fits exit hazards from (tenure in months, a churned flag),
+    or, with ``column``, a customers column holding each customer's monthly exit hazard as given
+    (what ``prepare`` writes when a churn model or score valued the options)."""
 
     tenure: str = "tenure_months"
     churned: str = "churned"
     by: str | None = None
+    column: str | None = Field(None, description="customers column of monthly exit hazards, used as given (no sBG fit)")
+
+    @model_validator(mode="after")
+    def _column_or_fit(self) -> "SimulatedHazards":
+        if self.column is not None and self.by is not None:
+            raise ValueError("'by' groups an sBG fit; with 'column' the hazards are read as given, so drop 'by'")
+        return self
 
 
 class SimulationSettings(_Strict):

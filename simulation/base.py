@@ -8,6 +8,9 @@ the tenure) and defaulted where they cannot; every default and derivation is rec
 
 Where the exit hazard comes from, best first:
 
+0. ``simulation.hazards.column``: a column of monthly exit hazards, read as given: the ones
+   ``prepare`` valued the options with when a churn model or score set them; churned rows
+   (the ``churned`` flag, when the table has it) have left and are not simulated;
 1. a churn snapshot in the table (tenure in months and a churned flag): an sBG fit per
    group (:func:`optimizer.scoring.fit_exit_hazards`), each customer's hazard the posterior
    mean given the months survived; churned rows have left and are not simulated;
@@ -129,6 +132,27 @@ def _codes(values: pd.Series, names: tuple[str, ...], column: str, source: str) 
     return codes
 
 
+def _given_hazards(cust: pd.DataFrame, column: str, churn_col: str, source: str) -> tuple[np.ndarray, str, np.ndarray]:
+    """Monthly hazards read from ``column`` (each in [0, 1]), and which rows are still customers."""
+    if column not in cust.columns:
+        raise SimulationConfigError(f"{source}, simulation.hazards.column", f"(={column!r}) is not a column of the customers table")
+    h = pd.to_numeric(cust[column], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(h) & (h >= 0) & (h <= 1))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise SimulationConfigError(f"{source}, column {column!r}, row {row + 1}", f"(={cust[column].iloc[row]!r}) must be a monthly hazard in [0, 1]")
+    keep = np.ones(len(cust), bool)
+    if churn_col in cust.columns:
+        from optimizer.scoring.errors import ScoringError
+        from optimizer.scoring.retention import churn_flag
+
+        try:
+            keep = ~churn_flag(cust[churn_col], churn_col)
+        except ScoringError as exc:
+            raise SimulationConfigError(f"{source}, simulation.hazards.churned", str(exc)) from None
+    return h, f"column {column!r}: each customer's monthly exit hazard as the option values used it", keep
+
+
 def base_from_customers(
     customers: pd.DataFrame,
     *,
@@ -139,8 +163,9 @@ def base_from_customers(
     """Build the base from a customers table (see the module docstring for the columns).
 
     ``hazards`` = ``{"tenure": col, "churned": col, "by": col}`` names the churn snapshot's
-    columns (default: ``tenure_months`` and ``churned`` when both exist); ``cfg`` gives the
-    default hazard tables where the table has no risk at all.
+    columns (default: ``tenure_months`` and ``churned`` when both exist), or with
+    ``"column": col`` the column of monthly hazards to use as given; ``cfg`` gives the default
+    hazard tables where the table has no risk at all.
     """
     from optimizer.value_model import monthly_hazard
 
@@ -155,7 +180,11 @@ def base_from_customers(
     churn_col = hz.get("churned", "churned")
     fit_table = None
     keep = np.ones(len(cust), bool)
-    if churn_col in cust.columns and tenure_col in cust.columns:
+    if hz.get("column") is not None:
+        hazard, hazard_source, keep = _given_hazards(cust, hz["column"], churn_col, source)
+        if (~keep).any():
+            assume("customers already churned", int((~keep).sum()), f"rows with {churn_col!r} true have left: not simulated")
+    elif churn_col in cust.columns and tenure_col in cust.columns:
         from optimizer.scoring.errors import ScoringError
         from optimizer.scoring.retention import fit_exit_hazards
 

@@ -9,6 +9,7 @@ message naming the file, column or key, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -39,6 +40,8 @@ def _write_all(out: Path, files: dict[str, Any]) -> None:
         if isinstance(obj, pd.DataFrame):
             table = obj if name in _INPUT_TABLES else neutralised(obj)
             return lambda p: table.to_csv(p, index=False)
+        if isinstance(obj, bytes):  # a PNG
+            return lambda p: p.write_bytes(obj)
         return lambda p: p.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
 
     summary = files["summary.json"]
@@ -64,13 +67,49 @@ def _fail(cmd: str, exc: BaseException) -> int:
     return EXIT_INPUT
 
 
+def _write_model(out: Path, model: Any) -> str:
+    """``OUT/model/``: the model's JSON files, then manifest.json with their sha256 (write_folder).
+
+    Written before the tables, so summary.json (last of all) can record the manifest's sha256:
+    a reader then sees whether the tables and the model beside them belong together.
+    """
+    from .fitted import MANIFEST, MODEL_FILES, model_files
+
+    docs, manifest = model_files(model)
+    names = [name for name, _ in docs]
+    write_folder(
+        out / "model",
+        [(name, lambda p, text=text: p.write_text(text, encoding="utf-8")) for name, text in docs],
+        summary=(MANIFEST, manifest),
+        remove=[name for name in MODEL_FILES if name not in names],
+    )
+    return hashlib.sha256((out / "model" / MANIFEST).read_bytes()).hexdigest()
+
+
 def prepare(args: argparse.Namespace) -> int:
+    """Fit (and save the fit in OUT/model/), or with ``--model`` apply a saved fit unchanged."""
+    from .fitted import fingerprint, load_model
     from .prepare import load_prepare_config, prepare
 
+    model_dir = getattr(args, "model", None)
     try:
         path = Path(args.config)
         cfg = load_prepare_config(load_yaml(path), base=path.parent, source=str(path))
-        res = prepare(cfg)
+        if getattr(args, "input", None):  # relative to the working directory, like any command-line path
+            cfg = cfg.model_copy(update={"customers": cfg.customers.model_copy(update={"path": Path(args.input)})})
+        saved = load_model(model_dir) if model_dir else None
+        if saved is not None:
+            saved.check_config(cfg, where=f"--model {model_dir}")
+        res = prepare(cfg, model=saved)
+        model = res.model if saved is not None else res.model.with_config_file(path)
+        provenance = {
+            "mode": "applied" if saved is not None else "fitted",
+            **({"applied_from": str(model_dir)} if saved is not None else {}),
+            "folder": "model",
+            "fitted_on_sha256": model.manifest["input_sha256"],
+            "input": str(cfg.customers.path),
+            "input_sha256": fingerprint(cfg.customers.path),
+        }
     except ScoringError as exc:
         return _fail("prepare", exc)
     fits = pd.DataFrame(
@@ -102,13 +141,26 @@ def prepare(args: argparse.Namespace) -> int:
         "value_policy": res.customers["value_policy"].value_counts().to_dict(),
         "stages": res.customers["stage"].value_counts().to_dict(),
     }
+    if "segment_name" in res.customers.columns:
+        files["summary.json"]["segment_names"] = dict(enumerate(model.segments.names)) if model.segments else {}
+    if res.churn is not None:
+        files["summary.json"]["churn_risk"] = {"source": res.churn.source, "horizon_months": res.churn.horizon_months}
+    if res.churn is not None and res.churn.report is not None:  # the held-out evaluation of a fitted churn model
+        rep = res.churn.report
+        files |= {"churn_model_cv.csv": rep.cv, "churn_model_holdout.csv": rep.holdout,
+                  "churn_model_reliability.csv": rep.reliability, "churn_model_signals.csv": rep.signals,
+                  "churn_model_calibration.png": rep.calibration_png}
+        files["summary.json"]["churn_model"] = rep.summary()
     files["scenario.yaml"] = res.scenario  # after the tables; summary.json (written last) lists them all
     try:
+        provenance["manifest_sha256"] = _write_model(Path(args.out), model)
+        files["summary.json"]["model"] = provenance
         _write_all(Path(args.out), files)
     except InputError as exc:
         return _fail("prepare", exc)
+    how = f"with the model in {model_dir}" if model_dir else f"model saved in {Path(args.out) / 'model'}"
     print(
-        f"prepared {len(res.customers)} customers and {len(res.options)} options in {args.out}; "
+        f"prepared {len(res.customers)} customers and {len(res.options)} options in {args.out} ({how}); "
         f"run: campaignlab optimize {Path(args.out) / 'scenario.yaml'}"
     )
     return EXIT_OK

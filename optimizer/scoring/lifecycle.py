@@ -1,4 +1,4 @@
-"""Lifecycle stage from tenure, a usage trend and an exit flag (see shared/domain.md).
+"""Lifecycle stage from tenure, a usage trend and an exit flag (the lifecycle of operators' stock-customer marketing).
 
 Stages: acquisition (just joined), growth (accepted but unstable: keep contact light),
 maturity (over ``growth_max_months``: "stock" customers), decline (usage falling, from any

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..rule_language import FrameTable, RuleError, check_names, names_used, parse, values
+from ..rule_language import FrameTable, RuleError, check_names, names_used, parse, suggest, values
 from .config import parse_model, resolve_path
 from .errors import MappingError
 
@@ -130,13 +130,11 @@ class CustomerMapping(_Strict):
                         f"key 'customers.counts.{name}': '{flag}' is not one of the "
                         f"mapped flags ({', '.join(self.flags) or 'none'})"
                     )
-        known = [n for n in names if n not in self.derived]
         for name, expression in self.derived.items():
             try:
-                check_names(parse(expression), known)
+                parse(expression)  # a syntax error is the config's; names are checked with the table's problems
             except RuleError as exc:
                 raise MappingError(f"key 'customers.derived.{name}': {exc}") from None
-            known.append(name)
         return names
 
 
@@ -180,8 +178,7 @@ def read_table(path: Path, fmt: str | None = None, *, separator: str = ",", enco
 
 def _need(df: pd.DataFrame, column: str, key: str, path: Path) -> pd.Series:
     if column not in df.columns:
-        near = ", ".join(map(str, df.columns[:25]))
-        raise MappingError(f"{path}: mapped column '{column}' (key '{key}') not in table; columns: {near}")
+        raise MappingError(f"{path}: mapped column '{column}' (key '{key}') not in table{suggest(column, [str(c) for c in df.columns], limit=25)}")
     return df[column]
 
 
@@ -189,9 +186,11 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip()
 
 
-def _derive(table: pd.DataFrame, name: str, expression: str, path: Path) -> np.ndarray:
-    """A derived column's values; a missing or infinite number (a division by zero) is an error naming its rows."""
+def _derive(table: pd.DataFrame, name: str, expression: str, path: Path, known: tuple[str, ...]) -> np.ndarray:
+    """A derived column's values; a name mapped nowhere above it, or a missing or infinite number (a
+    division by zero), is an error naming its rows."""
     try:
+        check_names(expression, known, what="column mapped above it")
         column = values(expression, FrameTable(table))
     except RuleError as exc:
         raise MappingError(f"{path}: key 'customers.derived.{name}': {exc}") from None
@@ -301,11 +300,13 @@ def load_customers(mapping: CustomerMapping, table: pd.DataFrame | None = None) 
             out[name] = out[flags].sum(axis=1).astype(float)
         else:
             broken.add(name)
+    known = [n for n in mapping.canonical_names() if n not in mapping.derived]
     for name, expression in mapping.derived.items():
         if broken & names_used(expression):
             broken.add(name)
-            continue
-        build(name, lambda name=name, expression=expression: _derive(out, name, expression, path))
+        else:
+            build(name, lambda name=name, expression=expression, known=tuple(known): _derive(out, name, expression, path, known))
+        known.append(name)
     if problems:
         head = f"{len(problems)} problems: " if len(problems) > 1 else ""
         raise MappingError(f"{path}: {head}{'; '.join(problems)}")

@@ -37,6 +37,8 @@ from .errors import ScoringError
 __all__ = [
     "ExitHazards",
     "SBGFit",
+    "churn_flag",
+    "churn_within",
     "fit_exit_hazards",
     "fit_sbg",
     "fit_sbg_cohorts",
@@ -44,6 +46,7 @@ __all__ = [
     "hazards",
     "monthly_hazards",
     "residual_value",
+    "residual_value_constant",
     "survival",
     "yearly_hazards",
 ]
@@ -74,6 +77,12 @@ def survival(fit: SBGFit, t: ArrayLike) -> NDArray[np.float64]:
     if np.any(t_arr < 0):
         raise ScoringError(f"survival: periods t must be >= 0, got min {t_arr.min()}")
     return np.exp(special.betaln(fit.alpha, fit.beta + t_arr) - special.betaln(fit.alpha, fit.beta))
+
+
+def churn_within(fit: SBGFit, periods_survived: ArrayLike, horizon: float) -> NDArray[np.float64]:
+    """P(churn within the next ``horizon`` periods | active after ``periods_survived``) = 1 - S(n + H) / S(n)."""
+    n = np.asarray(periods_survived, dtype=float)
+    return 1.0 - survival(fit, n + horizon) / survival(fit, n)
 
 
 def hazards(fit: SBGFit, n_periods: int, *, start: int = 1) -> NDArray[np.float64]:
@@ -132,6 +141,17 @@ def residual_value(
     x = 1.0 / (1.0 + discount_rate)
     factor = special.hyp2f1(1.0, fit.beta + n, fit.alpha + fit.beta + n, x) - 1.0
     return np.asarray(m * factor, dtype=float)
+
+
+def residual_value_constant(margin_per_period: ArrayLike, hazard: ArrayLike, discount_rate: float) -> NDArray[np.float64]:
+    """:func:`residual_value` for a known constant hazard ``h`` (a churn model's, not an sBG mix):
+
+        sum_{k>=1} m (1 - h)^k / (1 + d)^k = m (1 - h) / (d + h)
+    """
+    if not discount_rate > 0:
+        raise ScoringError(f"discount_rate(={discount_rate}) must be > 0 for a finite value")
+    h = np.asarray(hazard, dtype=float)
+    return np.asarray(np.asarray(margin_per_period, dtype=float) * (1.0 - h) / (discount_rate + h), dtype=float)
 
 
 # --- estimation ------------------------------------------------------------------------
@@ -255,7 +275,7 @@ _TRUE = {"true", "yes", "1", "1.0", "y", "t"}
 _FALSE = {"false", "no", "0", "0.0", "n", "f"}
 
 
-def _flag(column: pd.Series, name: str) -> NDArray[np.bool_]:
+def churn_flag(column: pd.Series, name: str) -> NDArray[np.bool_]:
     """A churn flag as booleans: bool, 0/1, or text (true/false, yes/no, 1/0) from a CSV."""
     if pd.api.types.is_bool_dtype(column):
         return column.to_numpy(bool)
@@ -309,7 +329,7 @@ def fit_exit_hazards(
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         bad = int(np.flatnonzero(~(np.isfinite(t) & (t >= 0)))[0])
         raise ScoringError(f"column {tenure!r}, row {bad + 1}: tenure must be a number of months >= 0 (got {customers[tenure].iloc[bad]!r})")
-    y = _flag(customers[churned], churned)
+    y = churn_flag(customers[churned], churned)
     hazard = np.full(len(customers), np.nan)
     fits: dict[str, SBGFit] = {}
     rows = []

@@ -11,8 +11,9 @@ ROOT = Path(__file__).parents[2]
 
 def test_bundled_files_match_provenance() -> None:
     text = (ROOT / "data" / "PROVENANCE.md").read_text()
-    rows = re.findall(r"\| `([\w.]+\.csv)` \| ([\d,]+) \| [\d,]+ \| `([0-9a-f]{64})` \|", text)
-    assert {r[0] for r in rows} == {"telco_churn.csv", "hillstrom.csv"}
+    rows = re.findall(r"\| `([\w.-]+\.csv)` \| ([\d,]+) \| [\d,]+ \| `([0-9a-f]{64})` \|", text)
+    assert {r[0] for r in rows} == {"telco_churn.csv", "hillstrom.csv", "churn-bigml-80.csv", "churn-bigml-20.csv"}
+    assert {r[0] for r in rows} == {p.name for p in (ROOT / "data").glob("*.csv")}  # nothing bundled unrecorded
     for name, size, sha in rows:
         data = (ROOT / "data" / name).read_bytes()
         assert len(data) == int(size.replace(",", "")), name

@@ -8,7 +8,10 @@ from optimizer import scoring
 
 MODULES = [
     "campaign",
+    "churn_eval",
+    "churn_model",
     "errors",
+    "fitted",
     "lifecycle",
     "mapping",
     "policy_eval",
@@ -22,6 +25,8 @@ MODULES = [
 # public in their module, deliberately not re-exported (config models and tree nodes)
 MODULE_ONLY = {
     "campaign": {"split_history", "optimizer_plan", "POLICIES"},
+    "churn_eval": {"ChurnScoreCfg", "calibration_png", "reliability", "score_probability"},
+    "churn_model": {"MODEL_KINDS", "ChurnModelCfg", "Feature", "cross_validate", "encode", "learn_features", "target_flags"},
     "mapping": {"NumericColumn", "FlagColumn", "LookupColumn", "read_table"},
     "policy_eval": {"ips_terms"},
     "tags": {"Compare", "Member", "Flag", "Not", "And", "Or", "Rule", "evaluate", "columns_used"},
