@@ -141,7 +141,12 @@ def behaviour_segments(
     x = customers[list(features)].to_numpy(float)
     rs = seed.generate_state(1)[0] if isinstance(seed, np.random.SeedSequence) else int(seed)
     scaler = StandardScaler().fit(x)
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=int(rs)).fit(scaler.transform(x))
+    from threadpoolctl import threadpool_limits
+
+    # one thread: the same centres on any machine and thread count, and no OpenMP pool that a
+    # forked process (a fuzz run, a user's multiprocessing) would inherit half-alive and hang in
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=int(rs)).fit(scaler.transform(x))
     raw = SegmentModel(
         tuple(features), tuple(map(float, scaler.mean_)), tuple(map(float, scaler.scale_)),
         tuple(map(tuple, km.cluster_centers_.astype(float))), ("",) * k,
