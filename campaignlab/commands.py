@@ -176,6 +176,21 @@ def _contacts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out/contacts", help="folder for <channel>_list files")
 
 
+def _evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help=SCENARIO_HELP + "; the one the plan was solved for")
+    # optional to argparse so the generic parser test can parse `evaluate demo`; the handler requires them (exit 2)
+    p.add_argument("plan", nargs="?", metavar="PLAN.csv", help="the plan `campaignlab optimize` wrote (required)")
+    p.add_argument("responses", nargs="?", metavar="RESPONSES.csv",
+                   help="one row per planned contact: customer_id, offer_id, channel_id, reached, accepted, revenue, cost "
+                        "[, churned, date] (required)")
+    p.add_argument("--holdout", metavar="HOLDOUT.csv", help="customer_id, churned, revenue of the held-out customers: the effect against them")
+    p.add_argument("--out", help="output folder (default: evaluation/ beside the plan)")
+    p.add_argument("--segment", metavar="COLUMN", help="customers column to split groups by (default: segment, if the customers have it)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="date of the outcomes in contact_history.csv (default: the responses' date "
+                                                       "column, else today)")
+    add_allow_outside(p)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("optimize", "solve a scenario exactly and write plan.csv and summary.json", "optimizer.cli:optimize", _optimize),
     Command("verify", "check any plan (e.g. a hand-built one) against a scenario's limits", "optimizer.cli:verify", _verify),
@@ -196,4 +211,6 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", "one self-contained HTML approval report, with the plan and contact lists beside it",
             "scenarios.cli:report", _report),
     Command("contacts", "contact lists per channel (call list for agents, SMS list)", "scenarios.cli:contacts", _contacts),
+    Command("evaluate", "planned against realised: acceptance multipliers, calibration, holdout effect, contact history",
+            "scenarios.cli:evaluate", _evaluate),
 )

@@ -44,7 +44,8 @@ def optimize(args: argparse.Namespace) -> int:
         print_warnings(problem.warnings)
     mode = args.mode
     if mode == "auto":
-        mode = "exact" if problem.n_customers < AUTO_DECOMPOSE_CUSTOMERS else "decompose"
+        # rows that tie a customer's waves together are beyond the decomposition's per-customer walk
+        mode = "exact" if problem.n_customers < AUTO_DECOMPOSE_CUSTOMERS or problem.linked else "decompose"
     for flag, given in (("--scheduler", args.scheduler), ("--lp-check", args.lp_check)):
         if given and mode != "decompose":
             raise InputError(f"{flag} only applies to --mode decompose (or auto above the threshold)", key=flag)

@@ -7,6 +7,7 @@ that was broken, so that the message alone is enough to fix the input. The CLI t
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 #: Longest quotation of user input in a message: a 1 MB cell must not become a 1 MB line.
@@ -72,3 +73,16 @@ class NoPlan(Exception):
         """From a :class:`~optimizer.result.SolveResult` without a plan: its status and diagnosis."""
         why = result.diagnosis.summary() if getattr(result, "diagnosis", None) is not None else result.message
         return cls(f"{what}: the optimizer found no plan ({result.status.value}): {why}")
+
+
+#: Most ids a "did you mean" compares against: difflib is linear in them, a base has millions.
+HINT_CANDIDATES = 10_000
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or nothing."""
+    if len(choices) > HINT_CANDIDATES:
+        return ""
+    folded = {c.strip().casefold(): c for c in choices}  # 'C3' for 'c3' is the likeliest slip
+    hint = [folded[name.strip().casefold()]] if name.strip().casefold() in folded else difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {quote(hint[0])}?)" if hint else ""

@@ -9,14 +9,13 @@ until shown otherwise: an error, or a warning in a template (``allow_unused``).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, quote
+from .errors import HINT_CANDIDATES, InputError, did_you_mean, quote
 from .rule_language import Coded, Compare, FrameTable, Literal, Name, RuleError, mask, names_used, to_text
 from .scenario import Rule, Scenario
 from .tables import check_measure
@@ -52,18 +51,6 @@ class CouplingLimit:
         """Left-hand side for a 0/1 (or fractional) choice vector ``x`` over all options."""
         chosen = x if self.index is None else x[self.index]
         return float(np.dot(self.coef, chosen))
-
-
-#: Most ids a "did you mean" compares against: difflib is linear in them, a base has millions.
-HINT_CANDIDATES = 10_000
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    if len(choices) > HINT_CANDIDATES:
-        return ""
-    folded = {c.strip().casefold(): c for c in choices}  # 'C3' for 'c3' is the likeliest slip
-    hint = [folded[name.strip().casefold()]] if name.strip().casefold() in folded else difflib.get_close_matches(name, choices, n=1)
-    return f" (did you mean {quote(hint[0])}?)" if hint else ""
 
 
 def unused_name(scenario: Scenario, notes: list[str], what: str, name: str, choices: list[str], key: str) -> None:

@@ -10,7 +10,7 @@ expected return r_j = p_j v_j, net value n_j = r_j - s_j. x_j = 1 when option j 
     min_c <= sum_{j: c(j)=c} x_j <= max_c                        for each customer c   (CONTACTS)
     sum_{j: c(j)=c, o(j)=o} x_j <= 1                             for each (c, o)       (ONE-PER-OFFER)
     sum_{j: c(j)=c, o(j) in {a, b}} x_j <= 1                     for each (c, a, b) excluded pair  (EXCLUSION)
-    sum_{j: c(j)=c, h(j)=h} x_j <= cap_h                         for each (c, h) with a per-customer cap  (CHANNEL-POLICY)
+    sum_{j: c(j)=c, h(j)=h} x_j <= cap_ch                        for each (c, h) with a per-customer cap  (CHANNEL-POLICY)
 
   coupling (few rows that tie customers together; their LP duals are the shadow prices):
     sum_j s_j x_j <= B                                                                  (BUDGET)
@@ -27,6 +27,14 @@ expected return r_j = p_j v_j, net value n_j = r_j - s_j. x_j = 1 when option j 
 ROI and share rows are ratios multiplied out, so x = 0 satisfies them: with no row that
 forces a contact (min_contacts, min_targets, a rule's min) the empty plan is always feasible,
 and a scenario whose only limits are ratios can legitimately return it.
+
+Rolling contact windows over the contact history (optimizer.contact_windows) need no row
+kind of their own: they remove options, lower max_c, or give cap_ch per customer. In a
+multi-wave plan a customer c above is a customer in one wave, and windows spanning waves add
+
+    sum_{j in W(c, w, b)} x_j <= room_cwb                     per customer, window, anchor wave  (LINKED)
+
+over the customer's counted options in the waves of window w's span ending on wave b's date.
 
 A row of the per-customer block is written only when it can bind (a customer with two
 options and max_contacts 3 needs no CONTACTS row), which keeps the matrix close to one
@@ -152,7 +160,7 @@ def build_model(problem: Problem) -> MatrixModel:
     add("one_per_offer", r, c, np.ones(c.size), np.full(ids.size, -inf), np.ones(ids.size), uniq[ids] // n_offers)
 
     # (EXCLUSION): one row per customer holding both offers of an excluded pair
-    for a_id, b_id in problem.scenario.exclusions:
+    for a_id, b_id in problem.exclusions:
         a, b = problem.offer_ids.index(a_id), problem.offer_ids.index(b_id)
         in_pair = (problem.offer == a) | (problem.offer == b)
         has_a = np.bincount(customer[problem.offer == a], minlength=n_cust) > 0
@@ -161,15 +169,22 @@ def build_model(problem: Problem) -> MatrixModel:
         r, c, ids = _group_rows(customer[in_pair], members[in_pair], both)
         add(f"exclusion:{a_id}+{b_id}", r, c, np.ones(c.size), np.full(ids.size, -inf), np.ones(ids.size), ids)
 
-    # (CHANNEL-POLICY): per-customer cap on one channel, where it can bind
+    # (CHANNEL-POLICY): per-customer cap on one channel, where it can bind; a contact window over
+    # the channel gives each customer a cap of its own (problem.channel_caps)
     for h, channel_id in enumerate(problem.channel_ids):
         cap = problem.scenario.channels[channel_id].max_per_customer
-        if cap is None:
+        caps = problem.channel_caps.get(channel_id)
+        if cap is None and caps is None:
             continue
         on_h = problem.channel == h
         per_customer = np.bincount(customer[on_h], minlength=n_cust)
-        r, c, ids = _group_rows(customer[on_h], members[on_h], per_customer > cap)
-        add(f"channel_policy:{channel_id}", r, c, np.ones(c.size), np.full(ids.size, -inf), np.full(ids.size, float(cap)), ids)
+        bound = np.full(n_cust, cap, np.int64) if caps is None else caps.astype(np.int64)
+        r, c, ids = _group_rows(customer[on_h], members[on_h], per_customer > bound)
+        add(f"channel_policy:{channel_id}", r, c, np.ones(c.size), np.full(ids.size, -inf), bound[ids].astype(float), ids)
+
+    # (LINKED): windows and sequences across the waves of a multi-wave plan (optimizer.waves)
+    for linked in problem.linked:
+        add(linked.kind, linked.row, linked.option, np.ones(linked.option.size), np.full(linked.rhs.size, -inf), linked.rhs, linked.owner)
 
     row_lower = np.concatenate(lower) if lower else np.zeros(0)
     row_upper = np.concatenate(upper) if upper else np.zeros(0)

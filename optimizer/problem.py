@@ -18,14 +18,27 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, quote
+from .contact_history import ContactHistory, check_contact_history
+from .contact_windows import WindowEffect, restrict_contacts
 from .holdout import HoldoutSelection, select_holdout
 from .limits import DERIVED_COLUMNS, HINT_CANDIDATES, CouplingLimit, coupling_limits, did_you_mean, unused_name
 from .scenario import Scenario
 from .scenario_file import allowed_roots, check_inside, load_merged, validate
 from .tables import OPTION_KEYS, check_customers, check_options, read_id_list, read_table
 
-__all__ = ["CouplingLimit", "DERIVED_COLUMNS", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
+__all__ = ["CouplingLimit", "DERIVED_COLUMNS", "LinkedRows", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
+
+
+@dataclass(frozen=True, eq=False)
+class LinkedRows:
+    """``sum of x over each row's options <= rhs``: one kind of per-customer row over several waves."""
+
+    kind: str  # e.g. "window:one call a quarter"
+    row: np.ndarray  # row (0-based within the kind) of each entry
+    option: np.ndarray  # option of each entry
+    rhs: np.ndarray  # per row
+    owner: np.ndarray  # per row: the problem's customer (a customer in its last wave) the row belongs to
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +70,22 @@ class Problem:
     warnings: tuple[str, ...] = ()
     #: Customers withheld from the plan to measure its effect (``holdout:``); their options are removed.
     holdout: HoldoutSelection | None = None
+    #: Past contacts (``contact_history:``) the contact windows count, of the base's customers.
+    history: ContactHistory | None = None
+    #: Per-customer caps on a channel left by the contact windows (the channel's own
+    #: ``max_per_customer`` folded in); ``customers.max_contacts`` holds the whole-base windows' room.
+    channel_caps: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Offer pairs no customer gets together: the scenario's exclusions, then those its sequences add.
+    exclusions: tuple[tuple[str, str], ...] = ()
+    #: What each contact window and sequence removed or capped (optimizer.contact_windows).
+    window_effects: tuple[WindowEffect, ...] = ()
+    #: Each window's room per customer on the plan date (optimizer.contact_windows).
+    window_rooms: tuple[np.ndarray, ...] = ()
+    #: A multi-wave plan (``waves:``, optimizer.waves): each wave's problem alone, in date order.
+    #: Then a "customer" of this problem is a customer in one wave (``options.wave``, ``customers.wave``).
+    waves: tuple["Problem", ...] = ()
+    #: Per-customer rows that tie a customer's waves together (windows and sequences across waves).
+    linked: tuple[LinkedRows, ...] = ()
 
     @property
     def n_options(self) -> int:
@@ -78,17 +107,34 @@ class Problem:
         customers_file: str = "customers",
         sources: dict[str, str] | None = None,
         warnings: tuple[str, ...] = (),
+        history: pd.DataFrame | ContactHistory | None = None,
+        history_file: str = "contact_history",
+        acceptance: pd.DataFrame | None = None,
+        acceptance_file: str = "acceptance_multipliers",
     ) -> "Problem":
         """Validate the tables against the scenario and derive every array the solvers use.
 
         A channel, offer, rule value or do-not-contact id that matches nothing in the tables
         is an error (a misspelt name is a limit that silently does nothing), or one of the
         ``warnings`` when the scenario sets ``allow_unused``. ``warnings`` given here (from
-        reading the scenario file) are kept in front.
+        reading the scenario file) are kept in front. ``acceptance`` (a checked
+        :func:`optimizer.acceptance.read_acceptance_multipliers` table) scales each option's
+        p_accept by its group's multiplier before anything is derived from it.
         """
+        if scenario.waves:
+            from .waves import joint_problem  # a plan over several dated waves is stitched from one problem per wave
+
+            return joint_problem(scenario, options, customers, do_not_contact=do_not_contact, options_file=options_file,
+                                 customers_file=customers_file, sources=sources, warnings=warnings, history=history,
+                                 history_file=history_file, acceptance=acceptance, acceptance_file=acceptance_file)
         notes = list(warnings)
         is_csv = options_file.lower().endswith(".csv")
         table = check_options(options, options_file, scenario, is_csv)
+        if acceptance is not None:
+            from .acceptance import apply_acceptance_multipliers
+
+            table, applied = apply_acceptance_multipliers(table, customers, acceptance, acceptance_file)
+            notes.extend(applied)
         for column, key, what in (("channel_id", "channels", "no option uses channel"), ("offer_id", "offers", "no option has offer")):
             used = [str(v) for v in table[column].unique()]
             for name in sorted(set(getattr(scenario, key)) - set(used)):
@@ -140,6 +186,23 @@ class Problem:
                 blocked_rows = pd.concat([blocked_rows, table.loc[dropped]]) if blocked_rows is not None else table.loc[dropped]
                 table = table.loc[~dropped].reset_index(drop=True)
                 customer = customer[~dropped]
+        if isinstance(history, pd.DataFrame):
+            history = check_contact_history(history, history_file, scenario, cust["customer_id"])
+        restricted = restrict_contacts(scenario, history, table, customer, cust["customer_id"], cust["max_contacts"].to_numpy())
+        if restricted.remove.any():
+            table = table.loc[~restricted.remove].reset_index(drop=True)
+            customer = customer[~restricted.remove]
+        if restricted.max_contacts is not None:
+            cust["max_contacts"] = restricted.max_contacts.astype(np.int64)
+            over = cust["min_contacts"].to_numpy() > restricted.max_contacts
+            if over.any():
+                # a window protects the customer from a contact; a contact minimum does not override it
+                cust.loc[over, "min_contacts"] = cust.loc[over, "max_contacts"]
+                notes.append(f"contact_policy.windows: {int(over.sum())} customer(s) have less room in a contact window than "
+                             f"their min_contacts, e.g. {cust['customer_id'].iloc[int(np.flatnonzero(over)[0])]}; their minimum is lowered to the room")
+        if history is not None and history.unknown_customers:
+            notes.append(f"contact_history: {history.unknown_customers:,} of {history.rows_read:,} rows are of customers not in this base "
+                         f"(e.g. {history.unknown_customer_example}); they are left out")
         offer_ids = tuple(scenario.offers)
         channel_ids = tuple(scenario.channels)
         # a scenario has a handful of offers and channels: int16 saves 1.1 GB per 10M customers
@@ -174,14 +237,21 @@ class Problem:
             sources=dict(sources or {}),
             warnings=tuple(notes),
             holdout=holdout,
+            history=history,
+            channel_caps=restricted.channel_caps,
+            exclusions=tuple(tuple(e) for e in scenario.exclusions) + restricted.exclusions,  # type: ignore[misc]
+            window_effects=restricted.effects,
+            window_rooms=restricted.rooms,
         )
 
     def plan_table(self, chosen: np.ndarray) -> pd.DataFrame:
-        """The plan as the documented table: one row per chosen option, in input order."""
+        """The plan as the documented table: one row per chosen option, in input order
+        (a multi-wave plan: wave by wave, with a ``wave`` column)."""
         rows = np.flatnonzero(chosen)
         o = self.options.iloc[rows]
         return pd.DataFrame(
             {
+                **({"wave": o["wave"].to_numpy()} if self.waves else {}),
                 "customer_id": o["customer_id"].to_numpy(),
                 "offer_id": o["offer_id"].to_numpy(),
                 "channel_id": o["channel_id"].to_numpy(),
@@ -254,6 +324,10 @@ class ScenarioTables:
     options_file: str
     customers_file: str
     sources: dict[str, str]
+    history: pd.DataFrame | None = None
+    history_file: str = "contact_history"
+    acceptance: pd.DataFrame | None = None
+    acceptance_file: str = "acceptance_multipliers"
 
 
 def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Path, *, allow_outside: bool = False) -> ScenarioTables:
@@ -295,7 +369,22 @@ def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Pa
         dnc_path = inside(scenario.do_not_contact, "do_not_contact")
         dnc = read_id_list(dnc_path)
         sources["do_not_contact"] = sha256_file(dnc_path)
-    return ScenarioTables(options, customers, dnc, options_file, customers_file, sources)
+    history, history_file = None, "contact_history"
+    if scenario.contact_history is not None:
+        history_path = inside(scenario.contact_history, "contact_history")
+        history = read_table(history_path)
+        history_file = str(history_path)
+        sources["contact_history"] = sha256_file(history_path)
+    acceptance, acceptance_file = None, "acceptance_multipliers"
+    if scenario.acceptance_multipliers is not None:
+        from .acceptance import read_acceptance_multipliers
+
+        acceptance_path = inside(scenario.acceptance_multipliers, "acceptance_multipliers")
+        acceptance = read_acceptance_multipliers(acceptance_path)
+        acceptance_file = str(acceptance_path)
+        sources["acceptance_multipliers"] = sha256_file(acceptance_path)
+    return ScenarioTables(options, customers, dnc, options_file, customers_file, sources, history, history_file,
+                          acceptance, acceptance_file)
 
 
 def scenario_sources(files: tuple[Path, ...]) -> dict[str, str]:
@@ -322,6 +411,10 @@ def load_problem(scenario_path: str | Path, *, allow_outside: bool = False) -> P
             customers_file=tables.customers_file,
             sources=scenario_sources(merged.files) | tables.sources,
             warnings=merged.warnings,
+            history=tables.history,
+            history_file=tables.history_file,
+            acceptance=tables.acceptance,
+            acceptance_file=tables.acceptance_file,
         )
     except InputError as exc:
         if exc.file is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import dataclasses
 import math
 import platform
 import re
@@ -99,6 +100,28 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
         notes.append("only ratio limits (ROI, shares) constrain this plan from below; the empty plan also meets them")
     if problem.removed_by_do_not_contact:
         summary["removed"] = {"do_not_contact_options": problem.removed_by_do_not_contact}
+    if problem.waves and result.has_plan:
+        by_wave = result.plan.groupby("wave", sort=False)
+        summary["waves"] = [
+            {"name": w.name, "date": w.date.isoformat(), "contacts": int(len(by_wave.get_group(w.name))) if w.name in by_wave.groups else 0,
+             "expected_spend": float(by_wave.get_group(w.name)["expected_cost"].sum()) if w.name in by_wave.groups else 0.0,
+             "expected_return": float(by_wave.get_group(w.name)["expected_value"].sum()) if w.name in by_wave.groups else 0.0}
+            for w in s.waves
+        ]
+        summary["linked_rows"] = {rows.kind: int(rows.rhs.size) for rows in problem.linked}
+    if problem.history is not None:
+        summary["contact_history"] = problem.history.describe()
+    if problem.window_effects:
+        policy = s.contact_policy
+        summary["contact_windows"] = {
+            "plan_date": (problem.history.plan_date.isoformat() if problem.history is not None
+                          else s.plan_date.isoformat() if s.plan_date is not None else "today (plan_date not set)"),
+            "what": "per window or sequence, before the solve: customers whose past contacts used some of its room, "
+                    "customers with no room left, and the options removed for that (the approval report re-solves without each "
+                    "window for the contacts and net value it costs)",
+            "windows": [dataclasses.asdict(e) for e in problem.window_effects],
+            "min_gap_days": policy.min_gap_days,
+        }
     if problem.holdout is not None:
         contacted = np.unique(problem.customer[np.flatnonzero(result.chosen)]) if result.has_plan else None
         summary["holdout"] = describe_holdout(problem.holdout, contacted)
@@ -289,6 +312,17 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
         console.print(table)
         source = "Lagrangian multiplier" if summary.get("mode") == "decompose" else "LP dual"
         console.print(f"* binding; shadow price: expected net value gained by loosening the limit by one unit ({source})")
+    for wave in summary.get("waves", []):
+        console.print(f"wave {_shown(wave['name'])} ({wave['date']}): {wave['contacts']:,} contacts, expected spend "
+                      f"{wave['expected_spend']:,.2f} yuan, expected return {wave['expected_return']:,.2f} yuan")
+    history = summary.get("contact_history")
+    if history is not None:
+        console.print(f"contact history {_shown(history['file'])}: {history['rows']:,} past contacts, plan date {history['plan_date']}"
+                      f" ({history['plan_date_from']})" + (f"; {history['rows_of_customers_not_in_the_base']:,} of customers not in this base"
+                                                           if history["rows_of_customers_not_in_the_base"] else ""))
+    for effect in (summary.get("contact_windows") or {}).get("windows", []):
+        console.print(f"{_shown(effect['name'])}: {effect['customers_restricted']:,} customers with less room, "
+                      f"{effect['customers_blocked']:,} with none, {effect['options_removed']:,} options removed")
     if "holdout" in summary:
         console.print(_shown(holdout_line(summary["holdout"]), None))
     for note in summary["notes"]:

@@ -14,13 +14,14 @@ the solver receives is too large for float64 arithmetic or an int64 count to hol
 
 from __future__ import annotations
 
+import datetime
 import types
 import typing
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .errors import quote
+from .errors import did_you_mean, quote
 from .rule_language import Expression, RuleError, from_mapping, parse
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "MAX_COUNT",
     "Channel",
     "ContactPolicy",
+    "ContactSequence",
+    "ContactWindow",
     "Holdout",
     "Offer",
     "Rule",
@@ -39,6 +42,7 @@ __all__ = [
     "SolverSettings",
     "StrictModel",
     "Synthetic",
+    "Wave",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -137,11 +141,63 @@ class Rule(_Strict):
         return parse(self.where) if isinstance(self.where, str) else from_mapping(self.where)
 
 
+Outcome = Literal["accepted", "declined", "no_answer"]
+#: Longest window or gap: ten years of history is more than any operator keeps for contact rules.
+MAX_DAYS = 3650
+
+
+class ContactWindow(_Strict):
+    """At most ``max`` contacts in any ``days`` consecutive days, counting the contact history.
+
+    ``offer`` and ``channel`` narrow what counts. With ``after``, the window is a cool-down:
+    a counted contact with that outcome starts ``days`` days in which at most ``max`` further
+    counted contacts may follow (``{days: 60, max: 0, offer: handset_contract, after:
+    declined}``: no handset offer for 60 days after a customer declined one).
+    """
+
+    days: int = Field(ge=1, le=MAX_DAYS, description="length of the window in calendar days")
+    max: int = Field(ge=0, le=MAX_COUNT, description="most counted contacts in the window")
+    offer: str | None = Field(None, description="count only this offer's contacts")
+    channel: str | None = Field(None, description="count only this channel's contacts")
+    after: Outcome | None = Field(None, description="a cool-down that a contact with this outcome starts")
+    name: str | None = Field(None, max_length=100, description="how reports name it (default: from its keys)")
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        what = " ".join(p for p in (self.offer, self.channel) if p) or "any contact"
+        after = f" after {self.after}" if self.after else ""
+        return f"window {self.days}d max {self.max} ({what}{after})"
+
+
+class ContactSequence(_Strict):
+    """Never offer ``then`` within ``days`` days after offering ``first`` (the same day included)."""
+
+    first: str
+    then: str
+    days: int = Field(ge=1, le=MAX_DAYS)
+
+    @property
+    def label(self) -> str:
+        return f"sequence {self.first} -> {self.then} within {self.days}d"
+
+
 class ContactPolicy(_Strict):
-    """Defaults for customers the customers table does not cover (or that it leaves blank)."""
+    """Per-customer contact limits: defaults the customers table does not cover (or leaves
+    blank), and rolling windows over the contact history (optimizer.contact_windows)."""
 
     max_contacts: int = Field(1, ge=0, le=MAX_COUNT)
     min_contacts: int = Field(0, ge=0, le=MAX_COUNT)
+    windows: list[ContactWindow] = Field(default_factory=list)
+    min_gap_days: int | None = Field(None, ge=1, le=MAX_DAYS, description="days that must separate two contacts of a customer")
+    sequences: list[ContactSequence] = Field(default_factory=list)
+
+    @property
+    def all_windows(self) -> list[ContactWindow]:
+        """The windows with ``min_gap_days`` as the window it is: at most one contact in any ``min_gap_days`` days."""
+        gap = [ContactWindow(days=self.min_gap_days, max=1, name=f"min_gap_days {self.min_gap_days}")] if self.min_gap_days else []
+        return [*self.windows, *gap]
 
 
 class Holdout(_Strict):
@@ -254,6 +310,22 @@ class SimulationSettings(_Strict):
     budget_stop: bool = Field(False, description="stop contacting when realised spend reaches the budget")
 
 
+class Wave(_Strict):
+    """One dated wave of a multi-wave plan; a key it leaves out is the scenario's.
+
+    ``channels`` and ``offers`` override the scenario's limits field by field (``{call:
+    {capacity: 300}}`` keeps call's ``max_per_customer``); ``rules`` replaces the list.
+    """
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    date: datetime.date
+    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="yuan of expected spend in this wave")
+    min_roi: float | None = Field(None, ge=-1, le=1000)
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    offers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    rules: list[Rule] | None = None
+
+
 class Scenario(_Strict):
     """A campaign's inputs and limits. See the README for every key."""
 
@@ -273,6 +345,12 @@ class Scenario(_Strict):
     exclusions: list[tuple[str, str]] = Field(default_factory=list)
     do_not_contact: str | list[str] | None = None
     contact_policy: ContactPolicy = ContactPolicy()
+    contact_history: str | None = Field(None, description="table of past contacts: customer_id, offer_id, channel_id, date, outcome")
+    acceptance_multipliers: str | None = Field(
+        None, description="acceptance_multipliers.csv from `campaignlab evaluate`: p_accept x multiplier per offer x channel [x segment]",
+    )
+    plan_date: datetime.date | None = Field(None, description="the day the plan's contacts are made (default: today)")
+    waves: list[Wave] = Field(default_factory=list, description="dated waves planned jointly (optimizer.waves)")
     holdout: Holdout | None = None
     solver: SolverSettings = SolverSettings()
     seed: int = Field(0, ge=0, le=MAX_SEED)
@@ -330,7 +408,53 @@ class Scenario(_Strict):
                 raise ValueError(f"offer {offer_id!r}: min_targets exceeds max_targets")
         if self.contact_policy.min_contacts > self.contact_policy.max_contacts:
             raise ValueError("contact_policy: min_contacts exceeds max_contacts")
+        policy = self.contact_policy
+        for k, window in enumerate(policy.windows):
+            for key, names in (("offer", self.offers), ("channel", self.channels)):
+                value = getattr(window, key)
+                if value is not None and value not in names:
+                    raise ValueError(f"contact_policy.windows.{k}.{key}: {value!r} is not under '{key}s'{did_you_mean(value, list(names))}")
+        for k, seq in enumerate(policy.sequences):
+            for key in ("first", "then"):
+                value = getattr(seq, key)
+                if value not in self.offers:
+                    raise ValueError(f"contact_policy.sequences.{k}.{key}: {value!r} is not under 'offers'{did_you_mean(value, list(self.offers))}")
+        self._check_waves()
+        labels = [w.label for w in policy.all_windows] + [q.label for q in policy.sequences]
+        twice = sorted({n for n in labels if labels.count(n) > 1})
+        if twice:
+            raise ValueError(f"contact_policy: two windows are both named {twice[0]!r}; give one a different name")
         return self
+
+    def _check_waves(self) -> None:
+        if not self.waves:
+            return
+        names = [w.name for w in self.waves]
+        if len(set(names)) < len(names):
+            raise ValueError(f"waves: two waves are named {sorted(n for n in names if names.count(n) > 1)[0]!r}")
+        dates = [w.date for w in self.waves]
+        if any(b <= a for a, b in zip(dates, dates[1:])):
+            raise ValueError("waves: dates must increase from one wave to the next")
+        if self.plan_date is not None:
+            raise ValueError("waves: each wave has its date; drop plan_date")
+        if self.budget_confidence is not None:
+            raise ValueError("waves: a budget with a confidence is for one wave; give each wave an expected-spend budget")
+        for k, wave in enumerate(self.waves):
+            for key, known in (("channels", self.channels), ("offers", self.offers)):
+                for name in getattr(wave, key):
+                    if name not in known:
+                        raise ValueError(f"waves.{k}.{key}: {name!r} is not under '{key}'{did_you_mean(name, list(known))}")
+
+    def wave_scenario(self, k: int) -> "Scenario":
+        """The scenario of wave ``k`` alone: its date as the plan date, its limits over the scenario's."""
+        wave = self.waves[k]
+        channels = {c: Channel.model_validate({**spec.model_dump(), **wave.channels.get(c, {})}) for c, spec in self.channels.items()}
+        offers = {o: Offer.model_validate({**spec.model_dump(), **wave.offers.get(o, {})}) for o, spec in self.offers.items()}
+        update: dict[str, Any] = {"name": f"{self.name}:{wave.name}", "waves": [], "plan_date": wave.date, "channels": channels, "offers": offers}
+        for key in ("budget", "min_roi", "rules"):
+            if getattr(wave, key) is not None:
+                update[key] = getattr(wave, key)
+        return Scenario.model_validate({**self.model_dump(exclude={"waves"}), **update})
 
     @property
     def ratio_limits_only(self) -> bool:

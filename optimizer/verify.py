@@ -99,8 +99,12 @@ def _has(rows: pd.DataFrame, who: np.ndarray, column: str, value: str, n: int) -
     return np.bincount(who[(rows[column] == value).to_numpy()], minlength=n) > 0
 
 
-def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6) -> Verification:
-    """Every violated limit of ``plan`` (rows of customer_id, offer_id, channel_id), in words."""
+def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6, windows: bool = True) -> Verification:
+    """Every violated limit of ``plan`` (rows of customer_id, offer_id, channel_id, and wave in a
+    multi-wave plan), in words. ``windows=False`` leaves the contact windows out (a wave of a
+    multi-wave plan: they are checked over every wave at once)."""
+    if problem.waves:
+        return _verify_waves(problem, plan, tolerance)
     s = problem.scenario
     bad: list[str] = []
     usage: dict[str, float] = {}
@@ -161,6 +165,11 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         if channel.capacity is not None:
             check(f"channel:{channel_id}", float(len(on)), "<=", channel.capacity)
 
+    # over every plan row: a contact a window forbids is not an eligible option either, and is still a contact
+    if windows:
+        plan_day = problem.history.plan_date if problem.history is not None else s.plan_date or np.datetime64("today", "D")
+        bad.extend(_window_violations(problem, picked.assign(date=np.datetime64(plan_day, "D"))))
+
     # coupling: BUDGET, ROI, OFFER-*, RULE, SHARE
     spend, ret = float(rows["spend"].sum()), float(rows["expected_return"].sum())
     if s.budget is not None:
@@ -193,6 +202,86 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         if rule.min_share is not None:
             check(f"{rule.name}:min_share", inside - rule.min_share * total, ">=", 0.0)
     return Verification(tuple(bad), usage, float(np.sum(rows["net_value"])), spend, ret)
+
+
+def _window_violations(problem: Problem, planned: pd.DataFrame) -> list[str]:
+    """Contact windows and sequences, counted over the history and the plan together.
+
+    ``planned`` holds the plan's contacts with the ``date`` each is made on. A window is broken
+    when a customer has more than ``max`` counted contacts in the ``days`` days up to one of
+    their planned counted contacts; a cool-down when more than ``max`` counted contacts,
+    some planned, follow (on or after its day, before it ends) a past counted contact with the
+    window's outcome; a sequence when a planned ``then`` comes less than ``days`` days after a
+    ``first`` (the same day included).
+    """
+    policy = problem.scenario.contact_policy
+    if not (policy.windows or policy.min_gap_days or policy.sequences):
+        return []
+    columns = ["customer_id", "offer_id", "channel_id", "date", "outcome"]
+    past = problem.history.table[columns] if problem.history is not None else pd.DataFrame({c: [] for c in columns})
+    events = pd.concat([past.assign(planned=False), planned[columns[:4]].assign(outcome="", planned=True)], ignore_index=True)
+    events = events.astype({"customer_id": str, "offer_id": str, "channel_id": str})
+    events["day"] = events["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    bad = []
+    gap = [{"days": policy.min_gap_days, "max": 1, "offer": None, "channel": None, "after": None, "label": f"min_gap_days {policy.min_gap_days}"}]
+    specs = [{**w.model_dump(), "label": w.label} for w in policy.windows] + (gap if policy.min_gap_days else [])
+    for w in specs:
+        counted = events
+        if w["offer"] is not None:
+            counted = counted[counted["offer_id"] == w["offer"]]
+        if w["channel"] is not None:
+            counted = counted[counted["channel_id"] == w["channel"]]
+        counted = counted[counted["customer_id"].isin(set(counted.loc[counted["planned"], "customer_id"]))]
+        if not len(counted):
+            continue
+        if w["after"] is None:
+            ends = counted.loc[counted["planned"], ["customer_id", "day"]].drop_duplicates().reset_index(drop=True)
+            pairs = ends.reset_index().merge(counted[["customer_id", "day"]], on="customer_id", suffixes=("", "_other"))
+            inside = pairs[(pairs["day_other"] <= pairs["day"]) & (pairs["day"] - pairs["day_other"] < w["days"])]
+            held = inside.groupby("index").size()
+            over = ends.loc[held.index[held.to_numpy() > w["max"]], "customer_id"]
+        else:
+            starts = counted[~counted["planned"] & (counted["outcome"] == w["after"])].reset_index()
+            pairs = starts[["index", "customer_id", "day"]].merge(
+                counted[["customer_id", "day", "planned"]].reset_index().rename(columns={"index": "other"}),
+                on="customer_id", suffixes=("", "_other"))
+            follow = pairs[(pairs["other"] != pairs["index"]) & (pairs["day_other"] >= pairs["day"]) & (pairs["day_other"] - pairs["day"] < w["days"])]
+            per_start = follow.groupby(["index", "customer_id"])["planned"].agg(["size", "any"]).reset_index()
+            over = per_start.loc[(per_start["size"] > w["max"]) & per_start["any"], "customer_id"]
+        if len(over):
+            bad.append(f"contact window {w['label']!r}: {over.nunique()} customer(s) get more than {w['max']} counted contact(s) "
+                       f"in it with the history, e.g. {min(over)}")
+    for q in policy.sequences:
+        then = events[events["planned"] & (events["offer_id"] == q.then)].reset_index()
+        first = events[events["offer_id"] == q.first].reset_index().rename(columns={"index": "other"})
+        pairs = then[["index", "customer_id", "day"]].merge(first[["other", "customer_id", "day"]], on="customer_id", suffixes=("", "_first"))
+        close = pairs[(pairs["other"] != pairs["index"]) & (pairs["day_first"] <= pairs["day"]) & (pairs["day"] - pairs["day_first"] < q.days)]
+        if len(close):
+            bad.append(f"contact sequence {q.label!r}: {close['customer_id'].nunique()} customer(s) planned {q.then} within {q.days} days "
+                       f"of {q.first}, e.g. {close['customer_id'].min()}")
+    return bad
+
+
+def _verify_waves(problem: Problem, plan: pd.DataFrame, tolerance: float) -> Verification:
+    """A multi-wave plan: each wave against its own problem, then the windows over every wave's dates."""
+    bad: list[str] = []
+    usage: dict[str, float] = {}
+    objective = spend = ret = 0.0
+    waves = {w.name: w.date for w in problem.scenario.waves}
+    if "wave" not in plan.columns:
+        return Verification(("a multi-wave plan needs a wave column",))
+    stray = ~plan["wave"].astype(str).isin(list(waves))
+    if stray.any():
+        bad.append(f"{int(stray.sum())} plan row(s) name no wave of the scenario, e.g. {plan.loc[stray, 'wave'].astype(str).iloc[0]!r}")
+    for (name, day), part in zip(waves.items(), problem.waves):
+        mine = plan[plan["wave"].astype(str) == name]
+        checked = verify_plan(part, mine, tolerance=tolerance, windows=False)
+        bad.extend(f"wave {name}: {v}" for v in checked.violations)
+        usage |= {f"{name}:{k}": v for k, v in checked.usage.items()}
+        objective, spend, ret = objective + checked.objective, spend + checked.spend, ret + checked.expected_return
+    dated = plan.loc[~stray, KEYS].astype(str).assign(date=plan.loc[~stray, "wave"].astype(str).map(waves).to_numpy().astype("datetime64[D]"))
+    bad.extend(_window_violations(problem, dated))
+    return Verification(tuple(bad), usage, objective, spend, ret)
 
 
 def _spend_at(rows: pd.DataFrame, confidence: float) -> float:

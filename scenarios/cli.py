@@ -20,7 +20,7 @@ from typing import Any
 from optimizer.atomic import default_folder
 from optimizer.errors import InputError, NoPlan
 
-__all__ = ["compare", "contacts", "frontier", "inverse", "plan_test_command", "report", "simulate", "sweep"]
+__all__ = ["compare", "contacts", "evaluate", "frontier", "inverse", "plan_test_command", "report", "simulate", "sweep"]
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INPUT = 0, 1, 2
 
@@ -323,5 +323,40 @@ def contacts(args: argparse.Namespace) -> int:
 
     for channel, table in lists.items():
         print(f"{printable(channel):8s} {len(table):6,} contacts")
+    print(f"wrote {', '.join(map(str, paths))}")
+    return EXIT_OK
+
+
+@_guard("evaluate")
+def evaluate(args: argparse.Namespace) -> int:
+    """``campaignlab evaluate SCENARIO PLAN.csv RESPONSES.csv``: planned against realised (scenarios.evaluate)."""
+    from .evaluate import evaluate, write_evaluation
+    from .evaluate_inputs import parse_date
+
+    for value, name in ((args.plan, "PLAN.csv"), (args.responses, "RESPONSES.csv")):
+        if value is None:
+            raise InputError("is required: campaignlab evaluate SCENARIO PLAN.csv RESPONSES.csv", key=name)
+    date = parse_date(args.date) if args.date is not None else None
+    _, problem = _load(args, "evaluate")
+    result = evaluate(problem, args.plan, args.responses, args.holdout, segment=args.segment, date=date)
+    out = Path(args.out) if args.out is not None else Path(args.plan).parent / "evaluation"
+    paths = write_evaluation(result, out)
+    s = result.summary
+    c, t = s["contacts"], s["totals"]
+    if c["without_response"]:
+        print(f"campaignlab evaluate: warning: {c['without_response']:,} of {c['planned']:,} planned contacts have no response row "
+              f"(e.g. {_line(c['without_response_example'])}); left out of every figure, no_answer in the contact history",
+              file=sys.stderr)
+    def ci(low: Any, high: Any, digits: int = 2) -> str:
+        return f"[{low:,.{digits}f}, {high:,.{digits}f}]" if low is not None and high is not None else "[no interval]"
+
+    print(f"{c['with_response']:,} contacts with a response: acceptances {t['realised_acceptances']:,} realised against "
+          f"{t['expected_acceptances']:,.1f} expected; multiplier {t['multiplier']:.3f} {ci(t['multiplier_ci_low'], t['multiplier_ci_high'], 3)}")
+    print(f"revenue {t['realised_revenue']:,.0f} yuan realised {ci(t['realised_revenue_ci_low'], t['realised_revenue_ci_high'], 0)} "
+          f"against {t['expected_return']:,.0f} expected return; cost {t['realised_cost']:,.0f} against {t['expected_cost']:,.0f} expected")
+    print(f"Brier score of p_accept {s['calibration']['brier']:.4f} (constant predictor {s['calibration']['reference_brier']:.4f})")
+    if s["holdout"] is not None:
+        d = s["holdout"]["churn_difference"]
+        print(f"churn rate contacted - holdout: {d['difference']:+.2%} {ci(d['ci_low'], d['ci_high'], 4)} (fraction; 95% Newcombe)")
     print(f"wrote {', '.join(map(str, paths))}")
     return EXIT_OK

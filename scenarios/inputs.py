@@ -27,6 +27,10 @@ from optimizer.scenario_file import _NESTED, load_merged, resolve_scenario, vali
 __all__ = ["ScenarioInputs", "apply_overrides", "check_key", "load_inputs", "resolve_scenario"]
 
 
+#: Keys a what-if cannot change: the tables are read once, when the inputs load.
+_TABLE_KEYS = ("name", "description", "options", "customers", "do_not_contact", "exclusions", "contact_history", "acceptance_multipliers")
+
+
 def check_key(data: Mapping[str, Any], key: str) -> tuple[Any, ...]:
     """Split a dotted scenario key into a path, refusing keys the scenario schema does not have.
 
@@ -43,8 +47,8 @@ def check_key(data: Mapping[str, Any], key: str) -> tuple[Any, ...]:
             key=key,
         )
 
-    if top not in Scenario.model_fields or top in ("name", "description", "options", "customers", "do_not_contact", "exclusions"):
-        allowed = [k for k in Scenario.model_fields if k not in ("name", "description", "options", "customers", "do_not_contact", "exclusions")]
+    if top not in Scenario.model_fields or top in _TABLE_KEYS:
+        allowed = [k for k in Scenario.model_fields if k not in _TABLE_KEYS]
         raise unknown("scenario key", allowed, top)
     model = _NESTED.get(top)
     if model is None:
@@ -111,6 +115,12 @@ class ScenarioInputs:
     sources: dict[str, str] = field(default_factory=dict)
     #: What reading the scenario file warned about (a child's ``rules:`` replacing inherited rules).
     warnings: tuple[str, ...] = ()
+    #: The contact history the scenario names, as read (checked when a problem is built).
+    history: pd.DataFrame | None = None
+    history_file: str = "contact_history"
+    #: The acceptance multipliers the scenario names, checked (applied when a problem is built).
+    acceptance: pd.DataFrame | None = None
+    acceptance_file: str = "acceptance_multipliers"
 
     @property
     def name(self) -> str:
@@ -138,6 +148,10 @@ class ScenarioInputs:
                 customers_file=self.customers_file,
                 sources=sources,
                 warnings=self.warnings,
+                history=self.history,
+                history_file=self.history_file,
+                acceptance=self.acceptance,
+                acceptance_file=self.acceptance_file,
             )
         except InputError as exc:
             if exc.file is not None:
@@ -165,8 +179,14 @@ def load_inputs(name_or_path: str | Path, *, allow_outside: bool = False) -> Sce
     path = resolve_scenario(name_or_path)
     merged = load_merged(path, allow_outside=allow_outside)
     scenario = validate(merged.data, merged.files)
+    if scenario.waves:
+        raise InputError(
+            "what-ifs, the report, contact lists and the plan test take one wave; a multi-wave scenario runs through "
+            "`campaignlab optimize` and `verify` (plan.csv has a wave column). Drop `waves:` and set plan_date to study one wave",
+            file=str(path), key="waves")
     tables = read_scenario_tables(scenario, merged.base_dir, path, allow_outside=allow_outside)
     return ScenarioInputs(
         merged.data, merged.files, merged.base_dir, tables.options, tables.customers, tables.do_not_contact,
         tables.options_file, tables.customers_file, scenario_sources(merged.files) | tables.sources, merged.warnings,
+        tables.history, tables.history_file, tables.acceptance, tables.acceptance_file,
     )

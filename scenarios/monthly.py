@@ -70,7 +70,9 @@ class MonthlyPlanner:
             cap = int(view.call_capacity) if call.capacity is None else min(call.capacity, int(view.call_capacity))
             channels[world.call_channel] = call.model_copy(update={"capacity": cap})
         month = scenario.model_copy(update={"budget": self.budget, "channels": channels, "name": f"{scenario.name}-month-{view.month + 1}"})
-        return Problem.from_tables(month, self.inputs.options, self.inputs.customers, do_not_contact=dnc)
+        return Problem.from_tables(month, self.inputs.options, self.inputs.customers, do_not_contact=dnc,
+                                   history=self.inputs.history, history_file=self.inputs.history_file,
+                                   acceptance=self.inputs.acceptance, acceptance_file=self.inputs.acceptance_file)
 
     def plan(self, view: Any, rng: np.random.Generator) -> Any:
         from simulation import ContactPlan

@@ -110,7 +110,7 @@ def _relaxed(problem: Problem, **update: Any) -> Problem:
     do-not-contact rows must not look unused now, hence ``allow_unused``.
     """
     relaxed = problem.scenario.model_copy(update={**update, "do_not_contact": None, "holdout": None, "allow_unused": True})
-    return Problem.from_tables(relaxed, problem.options, problem.customers, do_not_contact=[])
+    return Problem.from_tables(relaxed, problem.options, problem.customers, do_not_contact=[], history=problem.history)
 
 
 def _relaxations(problem: Problem) -> list[tuple[str, Any]]:
@@ -118,7 +118,44 @@ def _relaxations(problem: Problem) -> list[tuple[str, Any]]:
     if not problem.n_options:
         return []
     s = problem.scenario
-    return [("rule", rule.name) for rule in s.rules] + [("exclusion", (a, b)) for a, b in s.exclusions]
+    policy = s.contact_policy
+    return ([("rule", rule.name) for rule in s.rules] + [("exclusion", (a, b)) for a, b in s.exclusions]
+            + [("window", k) for k in range(len(policy.windows))] + ([("min_gap_days", None)] if policy.min_gap_days else [])
+            + [("sequence", k) for k in range(len(policy.sequences))])
+
+
+def _without_window(inputs: ScenarioInputs, problem: Problem, kind: str, what: Any) -> Problem:
+    """The scenario re-built from its tables without one contact window or sequence: the window
+    removed options, which only the tables as read still hold."""
+    policy = problem.scenario.contact_policy
+    if kind == "window":
+        key, value = "contact_policy.windows", [w.model_dump(exclude_none=True) for k, w in enumerate(policy.windows) if k != what]
+    elif kind == "sequence":
+        key, value = "contact_policy.sequences", [q.model_dump() for k, q in enumerate(policy.sequences) if k != what]
+    else:
+        key, value = "contact_policy.min_gap_days", None
+    return inputs.problem({key: value})
+
+
+def _window_of(problem: Problem, kind: str, what: Any) -> tuple[str, Any]:
+    """A window's or sequence's name and the filter of the contacts it counts (offer, channel), or the sequence."""
+    policy = problem.scenario.contact_policy
+    if kind == "window":
+        w = policy.windows[what]
+        return w.label, (w.offer, w.channel)
+    if kind == "sequence":
+        q = policy.sequences[what]
+        return q.label, (q.then, None)
+    return policy.all_windows[-1].label, (None, None)
+
+
+def _counted(plan: pd.DataFrame, offer: str | None, channel: str | None) -> int:
+    keep = np.ones(len(plan), bool)
+    if offer is not None:
+        keep &= (plan["offer_id"] == offer).to_numpy()
+    if channel is not None:
+        keep &= (plan["channel_id"] == channel).to_numpy()
+    return int(keep.sum())
 
 
 def _relaxation_task(inputs: ScenarioInputs, job: tuple[tuple[str, Any], float]) -> dict[str, Any]:
@@ -128,14 +165,21 @@ def _relaxation_task(inputs: ScenarioInputs, job: tuple[tuple[str, Any], float])
     s = problem.scenario
     if kind == "rule":
         other = _relaxed(problem, rules=[r for r in s.rules if r.name != what])
-    else:
+    elif kind == "exclusion":
         other = _relaxed(problem, exclusions=[e for e in s.exclusions if tuple(e) != tuple(what)])
+    else:
+        other = _without_window(inputs, problem, kind, what)
     result = solve(other, shadow_prices=False, mip_gap=gap)
     out: dict[str, Any] = {"status": result.status.value, "objective": result.objective_value, "bound": result.bound,
                            "chosen": result.chosen.astype(np.int8) if result.has_plan else None}
     if kind == "exclusion" and result.has_plan:
         held = result.plan.groupby("customer_id", observed=True)["offer_id"].agg(set)
         out["both"] = int(held.map(lambda h: what[0] in h and what[1] in h).sum())
+    if kind in ("window", "min_gap_days", "sequence"):
+        out["chosen"] = None  # over the re-built option table, not the plan's: counted here instead
+        out["solved"] = result.has_plan
+        out["counted"] = _counted(result.plan, *_window_of(problem, kind, what)[1]) if result.has_plan else None
+        out["contacts"] = int(len(result.plan)) if result.has_plan else None
     return out
 
 
@@ -168,6 +212,16 @@ def rule_effects(problem: Problem, chosen: np.ndarray, objective: float, outcome
             rows.append({"limit": what, "method": "re-solved without the rule" if solved else f"re-solved without the rule: {out['status']}",
                          "matching contacts without": without, "matching contacts with": with_rule,
                          "contacts removed": None if without is None else without - with_rule,
+                         "net value it costs": cost, "at most": at_most})
+        elif kind in ("window", "min_gap_days", "sequence"):
+            solved = out["solved"]
+            cost = out["objective"] - objective if solved else None
+            at_most = out["bound"] - objective if solved and out["bound"] is not None else None
+            name, counted = _window_of(problem, kind, what)
+            with_it = _counted(problem.plan_table(chosen.astype(bool)), *counted)
+            rows.append({"limit": name, "method": "re-solved without it (history kept)" if solved else f"re-solved without it: {out['status']}",
+                         "matching contacts without": out["counted"], "matching contacts with": with_it,
+                         "contacts removed": None if out["counted"] is None else out["counted"] - with_it,
                          "net value it costs": cost, "at most": at_most})
         elif solved:
             rows.append({"limit": f"exclusion {what[0]} + {what[1]}", "method": "re-solved without the exclusion",

@@ -104,6 +104,7 @@ def sub_problem(problem: Problem, customers: np.ndarray, outside: np.ndarray) ->
         expected_return=problem.expected_return[rows],
         net_value=problem.net_value[rows],
         limits=tuple(limits),
+        channel_caps={channel: caps[cust_rows] for channel, caps in problem.channel_caps.items()},
     )
     return sub, rows, fixed
 

@@ -36,9 +36,11 @@ class Layout:
     sign: np.ndarray  # +1 for a "<=" limit, -1 for ">=": a_i = sign_i * coef_i, b_i = sign_i * rhs_i
     rhs: np.ndarray  # b in "<=" form
     dense: tuple[int, ...] = ()  # limits over every option: full columns, not in the sparse matrix
+    # channels whose cap differs by customer (contact windows): shards carry one column of caps each
+    customer_capped: tuple[int, ...] = ()
 
     def walk(self) -> PatternDP:
-        return PatternDP(self.n_offers, self.n_channels, self.max_contacts, self.channel_caps, self.exclusions)
+        return PatternDP(self.n_offers, self.n_channels, self.max_contacts, self.channel_caps, self.exclusions, self.customer_capped)
 
 
 @dataclass(eq=False)
@@ -60,6 +62,8 @@ class Shard:
     # coefficients of the layout's dense limits, one float64 array each, unsigned (views of the
     # problem's arrays where the shard is a range of its rows)
     dense: tuple[np.ndarray, ...] = ()
+    # (customers x layout.customer_capped) int16: each customer's cap on those channels
+    channel_caps: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -83,14 +87,14 @@ class Shard:
         coupling = Coupling(self.coef.indptr, self.coef.indices, self.coef.data, self.dense, dense, layout.sign[dense])
         return walk_for(layout).solve(
             self.net, self.starts(), self.offer, self.channel, self.min_contacts, self.max_contacts,
-            coupling=coupling, multipliers=multipliers, second=second,
+            coupling=coupling, multipliers=multipliers, second=second, channel_caps=self.channel_caps,
         )
 
 
 def layout_of(problem: Problem) -> Layout:
     scenario = problem.scenario
     caps = tuple(scenario.channels[c].max_per_customer for c in problem.channel_ids)
-    pairs = tuple((problem.offer_ids.index(a), problem.offer_ids.index(b)) for a, b in scenario.exclusions)
+    pairs = tuple((problem.offer_ids.index(a), problem.offer_ids.index(b)) for a, b in problem.exclusions)
     sign = np.array([1.0 if lim.sense == "<=" else -1.0 for lim in problem.limits])
     rhs = np.array([lim.rhs for lim in problem.limits], dtype=np.float64) * sign if problem.limits else np.zeros(0)
     max_c = int(problem.customers["max_contacts"].max()) if problem.n_customers else 0
@@ -98,7 +102,16 @@ def layout_of(problem: Problem) -> Layout:
         n_offers=len(problem.offer_ids), n_channels=len(problem.channel_ids), max_contacts=max_c,
         channel_caps=caps, exclusions=pairs, names=tuple(lim.name for lim in problem.limits), sign=sign, rhs=rhs,
         dense=tuple(i for i, lim in enumerate(problem.limits) if lim.index is None),
+        customer_capped=tuple(h for h, c in enumerate(problem.channel_ids) if c in problem.channel_caps),
     )
+
+
+def _customer_caps(problem: Problem, layout: Layout) -> np.ndarray | None:
+    """(customers x customer-capped channels) caps, int16 (a cap above max_contacts cannot bind)."""
+    if not layout.customer_capped:
+        return None
+    top = max(layout.max_contacts, 0)
+    return np.stack([np.minimum(problem.channel_caps[problem.channel_ids[h]], top) for h in layout.customer_capped], axis=1).astype(np.int16)
 
 
 def _csr_by_limit(n: int, by_limit: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
@@ -180,7 +193,8 @@ def _grouped(problem: Problem) -> bool:
     return bool(np.all(c[1:] >= c[:-1])) and all(lim.index is None or bool(np.all(lim.index[1:] > lim.index[:-1])) for lim in problem.limits)
 
 
-def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limits_of: tuple[np.ndarray, np.ndarray]) -> Shard:
+def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limits_of: tuple[np.ndarray, np.ndarray],
+                 caps: np.ndarray | None) -> Shard:
     """The shard of customers ``first .. last-1`` when their options are one range of table rows."""
     lo, hi = (int(v) for v in np.searchsorted(problem.customer, [first, last]))
     customer, offer, channel = problem.customer[lo:hi], problem.offer[lo:hi], problem.channel[lo:hi]
@@ -199,10 +213,12 @@ def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limi
         offer=offer.astype(np.int16, copy=False), channel=channel.astype(np.int16, copy=False), net=net,
         coef=_range_coef(problem, sign, lo, hi, perm), rows=rows,
         min_contacts=min_c[first:last], max_contacts=max_c[first:last], dense=dense,
+        channel_caps=None if caps is None else caps[first:last],
     )
 
 
-def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, limits_of: tuple[np.ndarray, np.ndarray]) -> list[Shard]:
+def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, limits_of: tuple[np.ndarray, np.ndarray],
+                   caps: np.ndarray | None) -> list[Shard]:
     """Shards of any table: one global sort by (customer, offer, channel) and the global matrix."""
     order = np.lexsort((problem.channel, problem.offer, problem.customer))
     customer = problem.customer[order]
@@ -221,7 +237,7 @@ def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, lim
                 first=first, n_customers=last - first, customer=(customer[lo:hi] - first).astype(np.int32),
                 offer=offer[lo:hi], channel=channel[lo:hi], net=net[lo:hi], coef=coef[lo:hi],
                 rows=order[lo:hi].astype(np.int64), min_contacts=min_c[first:last], max_contacts=max_c[first:last],
-                dense=tuple(column[lo:hi] for column in dense),
+                dense=tuple(column[lo:hi] for column in dense), channel_caps=None if caps is None else caps[first:last],
             )
         )
     return shards
@@ -239,11 +255,12 @@ def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_S
         problem.customers["min_contacts"].to_numpy().astype(np.int16),
         problem.customers["max_contacts"].to_numpy().astype(np.int16),
     )
+    caps = _customer_caps(problem, layout)
     if not _grouped(problem):
-        return _sorted_shards(problem, layout.sign, shard_customers, limits_of)
+        return _sorted_shards(problem, layout.sign, shard_customers, limits_of, caps)
     n = problem.n_customers
     return [
-        _range_shard(problem, layout.sign, first, min(n, first + shard_customers), limits_of)
+        _range_shard(problem, layout.sign, first, min(n, first + shard_customers), limits_of, caps)
         for first in range(0, max(n, 1), shard_customers)
     ]
 
@@ -254,7 +271,7 @@ _WALKS: dict[tuple, PatternDP] = {}
 
 
 def walk_for(layout: Layout) -> PatternDP:
-    key = (layout.n_offers, layout.n_channels, layout.max_contacts, layout.channel_caps, layout.exclusions)
+    key = (layout.n_offers, layout.n_channels, layout.max_contacts, layout.channel_caps, layout.exclusions, layout.customer_capped)
     if key not in _WALKS:
         _WALKS[key] = layout.walk()
     return _WALKS[key]

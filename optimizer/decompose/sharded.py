@@ -73,10 +73,12 @@ def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
             stem + ".coef.parquet",
         )
         pq.write_table(
-            pa.table({"min_contacts": s.min_contacts.astype(np.int16), "max_contacts": s.max_contacts.astype(np.int16)}),
+            pa.table({"min_contacts": s.min_contacts.astype(np.int16), "max_contacts": s.max_contacts.astype(np.int16),
+                      **{f"channel_cap_{k}": column for k, column in enumerate(() if s.channel_caps is None else s.channel_caps.T)}}),
             stem + ".customers.parquet",
         )
-        Path(stem + ".json").write_text(json.dumps({"first": s.first, "n_customers": s.n_customers, "n_limits": coef.shape[1], "n_dense": len(s.dense)}))
+        Path(stem + ".json").write_text(json.dumps({"first": s.first, "n_customers": s.n_customers, "n_limits": coef.shape[1], "n_dense": len(s.dense),
+                                                 "n_channel_caps": 0 if s.channel_caps is None else s.channel_caps.shape[1]}))
         stems.append(stem)
     return stems
 
@@ -101,6 +103,8 @@ def read_shard(stem: str) -> Shard:
         rows=_column(opts, "row"), min_contacts=_column(stem + ".customers.parquet", "min_contacts"),
         max_contacts=_column(stem + ".customers.parquet", "max_contacts"),
         dense=tuple(_column(opts, f"dense_{d}") for d in range(meta["n_dense"])),
+        channel_caps=np.stack([_column(stem + ".customers.parquet", f"channel_cap_{k}") for k in range(meta["n_channel_caps"])], axis=1)
+        if meta.get("n_channel_caps") else None,
     )
 
 

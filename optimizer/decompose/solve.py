@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..chance import solve_with_confidence
+from ..errors import InputError
 from ..problem import Problem
 from ..result import Diagnosis, LimitReport, SolveResult, Status
 from .dual import level_bundle
@@ -124,6 +125,11 @@ def solve_decomposed(
     other code than the Lagrangian one (:mod:`optimizer.decompose.lp_check`); it gets what the
     time limit leaves.
     """
+    if problem.linked:
+        kinds = sorted({rows.kind.split("@")[0] for rows in problem.linked})
+        raise InputError(
+            f"decomposition needs customers that are independent under the prices, and {kinds[0]} ties a customer's waves "
+            "together; use exact mode (--mode exact), or space the waves at least each window's days apart", key="waves")
     if not 0 <= gap < 1:
         raise ValueError(f"gap(={gap}) must be in [0, 1)")
     if time_limit is not None and time_limit <= 0:

@@ -7,7 +7,7 @@ is worth its *adjusted value* ``n_j - lambda . a_j`` and every customer chooses 
               min_c <= |S| <= max_c                                        (CONTACTS)
               at most one option per offer                                 (ONE-PER-OFFER)
               never both offers of an excluded pair                        (EXCLUSION)
-              at most cap_h options through channel h                      (CHANNEL-POLICY)
+              at most cap_ch options through channel h (a window: per customer) (CHANNEL-POLICY)
 
 The programme walks the customer's offers in order; its state is (contacts so far, contacts
 so far on each capped channel, "offer a already used" for the first offer of each excluded
@@ -80,12 +80,14 @@ class PatternDP:
         max_contacts: int,
         channel_caps: tuple[int | None, ...],
         exclusions: tuple[tuple[int, int], ...],
+        per_customer: tuple[int, ...] = (),
     ) -> None:
         self.n_offers, self.n_channels = n_offers, n_channels
         self.K = K = max(0, min(int(max_contacts), n_offers))
-        # a channel cap at or above K can never bind: no state needed for it
-        self.capped = [h for h, cap in enumerate(channel_caps) if cap is not None and cap < K]
-        caps = [int(channel_caps[h]) for h in self.capped]  # type: ignore[arg-type]
+        # a channel cap at or above K can never bind: no state needed for it, unless some
+        # customers have a lower cap of their own (``per_customer``: a contact window's room)
+        self.capped = [h for h, cap in enumerate(channel_caps) if (cap is not None and cap < K) or h in per_customer]
+        caps = [min(K, K if channel_caps[h] is None else int(channel_caps[h])) for h in self.capped]  # type: ignore[arg-type]
         pairs = {(min(a, b), max(a, b)) for a, b in exclusions if a != b}
         self.tracked = sorted({a for a, _ in pairs})  # first offer of a pair, in walk order
         partners: dict[int, list[int]] = {}
@@ -102,6 +104,9 @@ class PatternDP:
         self.n_states = S = len(states)
         index = {s: i for i, s in enumerate(states)}
         self.count = np.array([s[0] for s in states], dtype=np.int64)
+        # contacts on each per-customer capped channel, per state: checked against the customer's caps
+        self.per_customer = tuple(per_customer)
+        self.channel_count = np.array([[s[1 + self.capped.index(h)] for h in per_customer] for s in states], np.int64).reshape(S, len(per_customer))
         ptr, src, dst = [0], [], []
         self.back = np.full((n_offers * n_channels, S), -1, np.int64)  # back[o*H+h, dst] = src
         for o in range(n_offers):
@@ -143,15 +148,20 @@ class PatternDP:
         coupling: Coupling | None = None,
         multipliers: np.ndarray | None = None,
         second: bool = False,
+        channel_caps: np.ndarray | None = None,
     ) -> PatternSolution:
         """Best set per customer for adjusted values ``net - A @ multipliers``; with ``second``
         also the second-best value and every option's regret.
 
         Options are sorted by (customer, offer, channel); customer c owns options
         ``starts[c] .. starts[c+1]-1``. ``coupling`` holds A, the options' coupling
-        coefficients; omitted, the options are valued at ``net``.
+        coefficients; omitted, the options are valued at ``net``. ``channel_caps`` (customers x
+        the walk's ``per_customer`` channels) holds each customer's own cap on those channels.
         """
         n = starts.size - 1
+        if channel_caps is None:
+            assert not self.per_customer, "the walk tracks per-customer channel caps: pass channel_caps"
+            channel_caps = np.zeros((n, 0), np.int16)
         if coupling is None:
             coupling, multipliers = Coupling.none(net.size), np.zeros(0)
         assert multipliers is not None
@@ -171,7 +181,8 @@ class PatternDP:
             adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
             best, sec, chosen, values, objectives, usage, regret = _walk(
                 c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
-                lam.size, c(min_contacts), c(max_contacts), self.count, self.trans_ptr, self.trans_src, self.trans_dst,
+                lam.size, c(min_contacts), c(max_contacts), self.count, self.channel_count, c(channel_caps),
+                self.trans_ptr, self.trans_src, self.trans_dst,
                 self.back, self.n_channels, self.n_offers, bool(second), BLOCK,
             )
         finally:
@@ -223,7 +234,7 @@ def _adjust(net, cptr, cidx, cval, dense, dlim, dsign, lam):  # pragma: no cover
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, dsign, m, min_c, max_c, count,
-          tptr, tsrc, tdst, back, H, O, second, block):  # pragma: no cover - compiled; tested through PatternDP.solve
+          channel_count, channel_caps, tptr, tsrc, tdst, back, H, O, second, block):  # pragma: no cover - compiled; tested through PatternDP.solve
     n = starts.size - 1
     S = count.size
     n_blocks = (n + block - 1) // block
@@ -244,6 +255,7 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
         group_start = np.empty(O + 1, np.int64)
         after = np.empty(S)
         nxt = np.empty(S)
+        allowed = np.empty(S, np.bool_)
         value = 0.0
         objective = 0.0
         for c in range(b * block, min(n, (b + 1) * block)):
@@ -251,6 +263,12 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
             d2[:] = -np.inf
             d1[0] = 0.0
             top = max_c[c]
+            for s in range(S):  # the states within this customer's caps
+                ok = count[s] <= top
+                for k in range(channel_caps.shape[1]):
+                    if channel_count[s, k] > channel_caps[c, k]:
+                        ok = False
+                allowed[s] = ok
             g = 0
             j = starts[c]
             end = starts[c + 1]
@@ -268,7 +286,7 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
                     for k in range(tptr[t], tptr[t + 1]):
                         s = tsrc[k]
                         d = tdst[k]
-                        if count[d] > top or (d1[s] == -np.inf and d2[s] == -np.inf):
+                        if not allowed[d] or (d1[s] == -np.inf and d2[s] == -np.inf):
                             continue  # over the customer's cap, or a state no set reaches
                         c1 = d1[s] + v
                         b1 = n1[d]
@@ -286,7 +304,7 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
             state = -1
             top_value = -np.inf
             for s in range(S):
-                if min_c[c] <= count[s] <= top and d1[s] > top_value:
+                if min_c[c] <= count[s] and allowed[s] and d1[s] > top_value:
                     top_value = d1[s]
                     state = s
             if state < 0:
@@ -296,7 +314,7 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
             if second:
                 runner = -np.inf
                 for s in range(S):
-                    if min_c[c] <= count[s] <= top:
+                    if min_c[c] <= count[s] and allowed[s]:
                         if s != state and d1[s] > runner:
                             runner = d1[s]
                         if d2[s] > runner:
@@ -316,14 +334,14 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
             if second:
                 group_start[g] = end
                 _regrets(forward, group_start, g, after, nxt, top_value, chosen, regret, adjusted, offer, channel,
-                         min_c[c], top, count, tptr, tsrc, tdst, H)
+                         min_c[c], allowed, count, tptr, tsrc, tdst, H)
         values[b] = value
         objectives[b] = objective
     return best, sec, chosen, values, objectives, usage, regret
 
 
 @numba.njit(cache=True, nogil=True)
-def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, adjusted, offer, channel, low, top,
+def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, adjusted, offer, channel, low, allowed,
              count, tptr, tsrc, tdst, H):  # pragma: no cover - compiled
     """One customer's regret per option: what forcing an unchosen option in, or a chosen one out, costs.
 
@@ -332,7 +350,7 @@ def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, a
     the best set without a chosen j takes another option of its group or none.
     """
     for s in range(count.size):
-        after[s] = 0.0 if low <= count[s] <= top else -np.inf
+        after[s] = 0.0 if low <= count[s] and allowed[s] else -np.inf
     for g in range(n_groups - 1, -1, -1):
         nxt[:] = after  # taking no option of this group
         skip = -np.inf
@@ -346,7 +364,7 @@ def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, a
             for k in range(tptr[t], tptr[t + 1]):
                 s = tsrc[k]
                 d = tdst[k]
-                if count[d] > top:
+                if not allowed[d]:
                     continue
                 through = max(through, forward[g, s] + v + after[d])
                 nxt[s] = max(nxt[s], v + after[d])

@@ -153,4 +153,4 @@ def test_range_built_shards_equal_globally_sorted_shards(tmp_path: Path, source:
     layout = layout_of(problem)
     limits_of = tuple(problem.customers[c].to_numpy().astype(np.int16) for c in ("min_contacts", "max_contacts"))
     for size in (1, 97, 700, 10**6):
-        same_shards(shards_of(problem, layout, size), _sorted_shards(problem, layout.sign, size, limits_of))
+        same_shards(shards_of(problem, layout, size), _sorted_shards(problem, layout.sign, size, limits_of, None))
