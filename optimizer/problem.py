@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,10 @@ class LinkedRows:
     option: np.ndarray  # option of each entry
     rhs: np.ndarray  # per row
     owner: np.ndarray  # per row: the problem's customer (a customer in its last wave) the row belongs to
+    # what a row counts, wave by wave: (wave, offer position or -1 for any, channel position or -1);
+    # the entries of a customer's row are that customer's options matching these, what lets
+    # decomposition count them in its per-customer walk (optimizer.decompose.subproblem)
+    terms: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -364,25 +369,20 @@ def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Pa
             customers = read_table(customers_path)
             customers_file = str(customers_path)
             sources["customers"] = sha256_file(customers_path)
-    dnc = None
-    if isinstance(scenario.do_not_contact, str):
-        dnc_path = inside(scenario.do_not_contact, "do_not_contact")
-        dnc = read_id_list(dnc_path)
-        sources["do_not_contact"] = sha256_file(dnc_path)
-    history, history_file = None, "contact_history"
-    if scenario.contact_history is not None:
-        history_path = inside(scenario.contact_history, "contact_history")
-        history = read_table(history_path)
-        history_file = str(history_path)
-        sources["contact_history"] = sha256_file(history_path)
-    acceptance, acceptance_file = None, "acceptance_multipliers"
-    if scenario.acceptance_multipliers is not None:
-        from .acceptance import read_acceptance_multipliers
+    def optional(key: str, value: str | None, reader: Callable[[Path], Any]) -> tuple[Any, str]:
+        """The table under ``key`` (None if the scenario gives none), and the file name messages use."""
+        if value is None:
+            return None, key
+        path = inside(value, key)
+        table = reader(path)
+        sources[key] = sha256_file(path)
+        return table, str(path)
 
-        acceptance_path = inside(scenario.acceptance_multipliers, "acceptance_multipliers")
-        acceptance = read_acceptance_multipliers(acceptance_path)
-        acceptance_file = str(acceptance_path)
-        sources["acceptance_multipliers"] = sha256_file(acceptance_path)
+    from .acceptance import read_acceptance_multipliers
+
+    dnc, _ = optional("do_not_contact", scenario.do_not_contact if isinstance(scenario.do_not_contact, str) else None, read_id_list)
+    history, history_file = optional("contact_history", scenario.contact_history, read_table)
+    acceptance, acceptance_file = optional("acceptance_multipliers", scenario.acceptance_multipliers, read_acceptance_multipliers)
     return ScenarioTables(options, customers, dnc, options_file, customers_file, sources, history, history_file,
                           acceptance, acceptance_file)
 

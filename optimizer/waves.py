@@ -15,8 +15,9 @@ counted options in two or more waves of a span. A cool-down is started by the hi
 the outcome of a planned contact is not known when the plan is made.
 
 Exact mode solves the joint problem as one integer programme. Decomposition keeps its bound
-only while customers are independent under the prices, so it takes a joint problem without
-linked rows (no window spans two waves) and refuses the others with the reason.
+because a customer is still independent of the others under the prices: its walk runs over
+all its waves at once (optimizer.decompose.subproblem), counting in each wave what each kind
+of linked row counts (``LinkedRows.terms``), so every row holds in every customer's best mix.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _counted(problem: Problem, offer: str | None, channel: str | None) -> np.nda
     return np.flatnonzero(keep)
 
 
-def _rows(kind: str, customer: np.ndarray, option: np.ndarray, wave: np.ndarray, room: np.ndarray, owner_offset: int) -> LinkedRows | None:
+def _rows(kind: str, customer: np.ndarray, option: np.ndarray, wave: np.ndarray, room: np.ndarray, owner_offset: int,
+          terms: list[tuple[int, int, int]]) -> LinkedRows | None:
     """One row per customer with counted options in two waves or more and fewer room than options."""
     n = room.size
     count = np.bincount(customer, minlength=n)
@@ -54,7 +56,11 @@ def _rows(kind: str, customer: np.ndarray, option: np.ndarray, wave: np.ndarray,
     ids = np.flatnonzero(needed)
     row_of[ids] = np.arange(ids.size)
     keep = row_of[customer] >= 0
-    return LinkedRows(kind, row_of[customer[keep]], option[keep], room[ids].astype(np.float64), ids + owner_offset)
+    return LinkedRows(kind, row_of[customer[keep]], option[keep], room[ids].astype(np.float64), ids + owner_offset, tuple(terms))
+
+
+def _position(ids: tuple[str, ...], name: str | None) -> int:
+    return -1 if name is None else ids.index(name)
 
 
 def linked_rows(scenario: Scenario, parts: list[Problem], option_offset: list[int]) -> list[LinkedRows]:
@@ -74,8 +80,9 @@ def linked_rows(scenario: Scenario, parts: list[Problem], option_offset: list[in
                 customer.append(parts[a].customer[idx])
                 option.append(idx + option_offset[a])
                 wave.append(np.full(idx.size, a))
+            offer, channel = _position(parts[b].offer_ids, window.offer), _position(parts[b].channel_ids, window.channel)
             rows = _rows(f"window:{window.label}@{scenario.waves[b].name}", np.concatenate(customer), np.concatenate(option),
-                         np.concatenate(wave), parts[b].window_rooms[i], b * n)
+                         np.concatenate(wave), parts[b].window_rooms[i], b * n, [(a, offer, channel) for a in span])
             if rows is not None:
                 out.append(rows)
     for seq in policy.sequences:
@@ -91,7 +98,8 @@ def linked_rows(scenario: Scenario, parts: list[Problem], option_offset: list[in
                              np.concatenate([parts[a].customer[first], parts[b].customer[then]]),
                              np.concatenate([first + option_offset[a], then + option_offset[b]]),
                              np.concatenate([np.zeros(first.size, np.int64), np.ones(then.size, np.int64)]),
-                             np.where(both == 2, 1, UNLIMITED), b * n)
+                             np.where(both == 2, 1, UNLIMITED), b * n,
+                             [(a, _position(parts[a].offer_ids, seq.first), -1), (b, _position(parts[b].offer_ids, seq.then), -1)])
                 if rows is not None:
                     out.append(rows)
     return out

@@ -36,6 +36,11 @@ class DualResult:
     iterations: int
     history: list[float] = field(default_factory=list)
     stopped: str = ""
+    # the multipliers of every step, and the weight of its cut in the last cutting-plane model
+    # (the model LP's duals, summing to 1): the steps' best sets mixed by these weights are near
+    # the LP optimum of the plan, what primal recovery starts from (recover.blend)
+    steps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _highs():  # type: ignore[no-untyped-def]
@@ -57,8 +62,11 @@ def _add_rows(h, dense: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> Non
     h.addRows(k, lower, upper, k * width, starts, index, dense.ravel().astype(np.float64))
 
 
-def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> tuple[float, np.ndarray]:
-    """min over 0 <= mu <= upper of max_k values_k + grads_k . (mu - points_k): an LP in (mu, t)."""
+def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """min over 0 <= mu <= upper of max_k values_k + grads_k . (mu - points_k): an LP in (mu, t).
+
+    Returns the minimum, its mu, and each cut's weight (its row's dual).
+    """
     import highspy
 
     k, m = grads.shape
@@ -72,7 +80,8 @@ def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper:
     h.run()
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
-    return float(h.getInfo().objective_function_value), x[:m]
+    weights = np.abs(np.asarray(sol.row_dual, np.float64)) if sol.dual_valid else np.zeros(k)
+    return float(h.getInfo().objective_function_value), x[:m], weights
 
 
 def _project(center: np.ndarray, level: float, points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
@@ -135,6 +144,7 @@ def level_bundle(
     history: list[float] = []
     best_mu, best = mu, np.inf
     lower = -np.inf
+    weights = np.zeros(0)
     stopped = "iterations"
     expansions = 0
     for it in range(1, max_iter + 1):
@@ -152,14 +162,15 @@ def level_bundle(
             lower, stopped = best, "no coupling limits"
             break
         P, V, G = np.array(points), np.array(values), np.array(grads)
-        lower = max(lower, _model_min(P, V, G, mu_upper)[0])
+        model_min, _, weights = _model_min(P, V, G, mu_upper)
+        lower = max(lower, model_min)
         if best - lower <= tol * max(1.0, abs(best)):
             at_box = best_mu >= 0.5 * mu_upper
             if at_box.any() and expansions < max_expansions:
                 # the box may be cutting the minimum off: widen it where the multipliers press on it
                 mu_upper = np.where(at_box, mu_upper * 10.0, mu_upper)
                 expansions += 1
-                lower = _model_min(P, V, G, mu_upper)[0]
+                lower, _, weights = _model_min(P, V, G, mu_upper)
             else:
                 stopped = "converged"
                 break
@@ -172,4 +183,7 @@ def level_bundle(
             stopped = "projection failed"
             break
         mu = nxt
-    return DualResult(best_mu / scale, best, lower, len(history), history, stopped)
+    steps = np.array(points).reshape(len(points), m) / scale if points else np.zeros((0, m))
+    if weights.size != len(points):  # no model was solved (no limits, or the first step was below the floor)
+        weights = np.zeros(len(points))
+    return DualResult(best_mu / scale, best, lower, len(history), history, stopped, steps, weights)

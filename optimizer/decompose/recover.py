@@ -18,6 +18,12 @@ backward walk of :mod:`.subproblem`), which is what a reduced cost is in the LP.
 remainder is those, per binding limit, plus the smallest margins; it grows until the plan is
 within the gap of L(lambda).
 
+Where many customers are alike (the same options in every wave of a multi-wave plan) they
+change their sets together at the same prices, and the best sets at the final multipliers
+miss a limit by more than a remainder can move; the others then keep a *blended* plan
+instead, each customer's best set at one of the dual's last steps in proportion to the steps'
+weights (solve._blend), which is near the LP optimum.
+
 Repair. Only when the remainder has no feasible completion with everyone else at their best
 sets are the others held at a greedily repaired plan instead (options dropped, least net
 value lost per unit of violation removed); a plan that breaks a limit is never returned.
@@ -86,6 +92,13 @@ def sub_problem(problem: Problem, customers: np.ndarray, outside: np.ndarray) ->
     fixed[rows] = 0
     # positions in the remainder by binary search: no position table over every option
     limits = []
+    linked = []
+    for rows_of in problem.linked:  # a customer's waves are all in the remainder or all out of it
+        keep_row = in_sub[rows_of.owner]
+        entry = keep_row[rows_of.row]
+        renumber = np.cumsum(keep_row) - 1
+        linked.append(dataclasses.replace(rows_of, row=renumber[rows_of.row[entry]], option=np.searchsorted(rows, rows_of.option[entry]),
+                                          rhs=rows_of.rhs[keep_row], owner=np.searchsorted(cust_rows, rows_of.owner[keep_row])))
     for lim, used in zip(problem.limits, plan_usage(problem, fixed)):
         if lim.index is None:
             coef, index = lim.coef[rows], None
@@ -105,6 +118,7 @@ def sub_problem(problem: Problem, customers: np.ndarray, outside: np.ndarray) ->
         net_value=problem.net_value[rows],
         limits=tuple(limits),
         channel_caps={channel: caps[cust_rows] for channel, caps in problem.channel_caps.items()},
+        linked=tuple(linked),
     )
     return sub, rows, fixed
 
@@ -210,6 +224,9 @@ def remainder_customers(
     if chosen.size < size:  # shares overlapped: fill up with the next smallest margins
         rest = np.setdiff1d(by_margin[: size + chosen.size], chosen)
         chosen = np.union1d(chosen, rest[: size - chosen.size])
+    if problem.linked:  # linked rows tie a customer's waves: free all of them or none
+        real = problem.n_customers // len(problem.waves)
+        chosen = np.unique((chosen % real)[None, :] + real * np.arange(len(problem.waves))[:, None])
     return chosen
 
 
@@ -227,8 +244,13 @@ def recover(
     max_remainder: int = 20_000,
     sub_time_limit: float = 30.0,
     seed: int = 0,
+    blended: np.ndarray | None = None,
 ) -> Recovery:
     """A feasible plan from every customer's best set under the final multipliers (``best_rows``).
+
+    ``blended`` (a 0/1 plan, from the dual's steps: solve._blend), where it breaks the limits
+    by less than the best sets do, takes their place as the plan the others keep; the proof
+    by fixing then needs a remainder solved with the others at their best sets, so it is not made.
 
     Rounds: solve a remainder exactly with everyone else fixed at their best sets; stop when
     the plan is within ``gap`` of ``bound``, or when every customer who could still improve it
@@ -241,14 +263,21 @@ def recover(
     backend = get_backend("highs")
     chosen: np.ndarray | None = None
     value = -np.inf
-    if not violations(problem, base):
-        chosen, value = base, float(problem.net_value @ base)
+    rhs = np.array([lim.rhs for lim in problem.limits])
+    sign = np.array([1.0 if lim.sense == "<=" else -1.0 for lim in problem.limits])
+
+    def broken(x: np.ndarray) -> float:  # how far x breaks the limits, relative to each one's size
+        return float(np.sum(np.maximum(0.0, sign * (plan_usage(problem, x) - rhs)) / np.maximum(1.0, np.abs(rhs))))
+
+    for candidate in (base, blended):
+        if candidate is not None and not violations(problem, candidate) and float(problem.net_value @ candidate) > value:
+            chosen, value = candidate, float(problem.net_value @ candidate)
+    start = blended if blended is not None and broken(blended) < broken(base) else base
     size = min(n, max_remainder, first_remainder if first_remainder is not None else 100 + 40 * len(problem.limits))
     order = np.argsort(margin, kind="stable")
     by_margin = margin[order]
-    # limits that a plan must bring to their right-hand side: priced, or broken by the best sets
-    off = np.array([lim.rhs for lim in problem.limits]) - plan_usage(problem, base)
-    sign = np.array([1.0 if lim.sense == "<=" else -1.0 for lim in problem.limits])
+    # limits that a plan must bring to their right-hand side: priced, or broken by the plan the others keep
+    off = rhs - plan_usage(problem, start)
     shortfall = {i: abs(float(off[i])) for i in range(len(problem.limits)) if multipliers[i] > 0 or sign[i] * off[i] < 0}
     allowed = 0.2 * gap * max(1.0, abs(bound))  # the remainder's share of the gap, in yuan
     rounds, proven, solved, message = 0, False, 0, ""
@@ -263,10 +292,10 @@ def recover(
         solved = customers.size
         # everyone else keeps their best set; only if that leaves the remainder no feasible
         # completion do they keep the plan we hold instead
-        outside = base
+        outside = start
         x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
         if x is None and raw.status is RawStatus.INFEASIBLE:
-            outside = chosen if chosen is not None else _greedy_repair(problem, base)
+            outside = chosen if chosen is not None else _greedy_repair(problem, start)
             x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
         if x is not None:
             v = float(problem.net_value @ x)
@@ -288,7 +317,7 @@ def recover(
             break
         size = min(n, max_remainder, size * 4)
     if chosen is None:
-        repaired = _greedy_repair(problem, base)
+        repaired = _greedy_repair(problem, start)
         if not violations(problem, repaired):
             chosen = repaired
             message = (message + "; " if message else "") + "greedy repair"

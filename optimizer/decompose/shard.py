@@ -15,8 +15,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from ..contact_windows import UNLIMITED
 from ..problem import Problem
-from .subproblem import Coupling, PatternDP, PatternSolution
+from .subproblem import Coupling, PatternDP, PatternSolution, WaveLinks
 
 __all__ = ["Layout", "Shard", "layout_of", "shards_of", "DEFAULT_SHARD_CUSTOMERS"]
 
@@ -38,9 +39,18 @@ class Layout:
     dense: tuple[int, ...] = ()  # limits over every option: full columns, not in the sparse matrix
     # channels whose cap differs by customer (contact windows): shards carry one column of caps each
     customer_capped: tuple[int, ...] = ()
+    # a multi-wave problem whose waves are tied by linked rows: the number of waves, and per kind
+    # of linked row what it counts (see WaveLinks); a shard's units are then (customer, wave)
+    waves: int = 1
+    linked_terms: tuple[tuple[tuple[int, int, int], ...], ...] = ()
+
+    @property
+    def counted(self) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted({(o, h) for kind in self.linked_terms for _, o, h in kind}))
 
     def walk(self) -> PatternDP:
-        return PatternDP(self.n_offers, self.n_channels, self.max_contacts, self.channel_caps, self.exclusions, self.customer_capped)
+        return PatternDP(self.n_offers, self.n_channels, self.max_contacts, self.channel_caps, self.exclusions, self.customer_capped,
+                         self.counted)
 
 
 @dataclass(eq=False)
@@ -64,6 +74,9 @@ class Shard:
     dense: tuple[np.ndarray, ...] = ()
     # (customers x layout.customer_capped) int16: each customer's cap on those channels
     channel_caps: np.ndarray | None = None
+    # a multi-wave problem tied by linked rows: (customers x kinds) each real customer's room in
+    # each kind; the shard's "customers" above are then units, customer r's waves at r*W .. r*W+W-1
+    linked_room: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -85,10 +98,17 @@ class Shard:
     def patterns(self, layout: Layout, multipliers: np.ndarray, *, second: bool = False) -> PatternSolution:
         dense = np.array(layout.dense, np.int64)
         coupling = Coupling(self.coef.indptr, self.coef.indices, self.coef.data, self.dense, dense, layout.sign[dense])
+        links = None if self.linked_room is None else WaveLinks(layout.waves, layout.linked_terms, self.linked_room)
         return walk_for(layout).solve(
             self.net, self.starts(), self.offer, self.channel, self.min_contacts, self.max_contacts,
-            coupling=coupling, multipliers=multipliers, second=second, channel_caps=self.channel_caps,
+            coupling=coupling, multipliers=multipliers, second=second, channel_caps=self.channel_caps, links=links,
         )
+
+    def problem_customer(self, local: int) -> int:
+        """The problem's customer for the shard's customer ``local`` (of a solution's ``best``)."""
+        if self.linked_room is None:
+            return self.first + local
+        return self.first // (self.n_customers // self.linked_room.shape[0]) + local  # a customer in its first wave
 
 
 def layout_of(problem: Problem) -> Layout:
@@ -103,6 +123,8 @@ def layout_of(problem: Problem) -> Layout:
         channel_caps=caps, exclusions=pairs, names=tuple(lim.name for lim in problem.limits), sign=sign, rhs=rhs,
         dense=tuple(i for i, lim in enumerate(problem.limits) if lim.index is None),
         customer_capped=tuple(h for h, c in enumerate(problem.channel_ids) if c in problem.channel_caps),
+        waves=len(problem.waves) if problem.linked else 1,
+        linked_terms=tuple(rows.terms for rows in problem.linked),
     )
 
 
@@ -218,10 +240,16 @@ def _range_shard(problem: Problem, sign: np.ndarray, first: int, last: int, limi
 
 
 def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, limits_of: tuple[np.ndarray, np.ndarray],
-                   caps: np.ndarray | None) -> list[Shard]:
-    """Shards of any table: one global sort by (customer, offer, channel) and the global matrix."""
-    order = np.lexsort((problem.channel, problem.offer, problem.customer))
-    customer = problem.customer[order]
+                   caps: np.ndarray | None, units: np.ndarray | None = None, room: np.ndarray | None = None) -> list[Shard]:
+    """Shards of any table: one global sort by (customer, offer, channel) and the global matrix.
+
+    With ``units`` (each option's (customer, wave) unit of a problem with linked rows) the sort
+    is by unit, every per-customer array is per unit, and ``room`` (real customers x kinds) is
+    cut with the shards; ``shard_customers`` is then a multiple of the number of waves.
+    """
+    unit = problem.customer if units is None else units
+    order = np.lexsort((problem.channel, problem.offer, unit))
+    customer = unit[order]
     coef = coupling_matrix(problem, sign)[order]
     net = np.asarray(problem.net_value, dtype=np.float64)[order]
     offer, channel = problem.offer[order].astype(np.int16), problem.channel[order].astype(np.int16)
@@ -229,6 +257,7 @@ def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, lim
     min_c, max_c = limits_of
     shards = []
     n = problem.n_customers
+    per_room = 1 if room is None else n // max(1, room.shape[0])  # units per real customer
     for first in range(0, max(n, 1), shard_customers):
         last = min(n, first + shard_customers)
         lo, hi = np.searchsorted(customer, [first, last])
@@ -238,6 +267,7 @@ def _sorted_shards(problem: Problem, sign: np.ndarray, shard_customers: int, lim
                 offer=offer[lo:hi], channel=channel[lo:hi], net=net[lo:hi], coef=coef[lo:hi],
                 rows=order[lo:hi].astype(np.int64), min_contacts=min_c[first:last], max_contacts=max_c[first:last],
                 dense=tuple(column[lo:hi] for column in dense), channel_caps=None if caps is None else caps[first:last],
+                linked_room=None if room is None else room[first // per_room:last // per_room],
             )
         )
     return shards
@@ -256,6 +286,8 @@ def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_S
         problem.customers["max_contacts"].to_numpy().astype(np.int16),
     )
     caps = _customer_caps(problem, layout)
+    if problem.linked:
+        return _linked_shards(problem, layout, shard_customers, limits_of, caps)
     if not _grouped(problem):
         return _sorted_shards(problem, layout.sign, shard_customers, limits_of, caps)
     n = problem.n_customers
@@ -265,13 +297,33 @@ def shards_of(problem: Problem, layout: Layout, shard_customers: int = DEFAULT_S
     ]
 
 
+def _linked_shards(problem: Problem, layout: Layout, shard_customers: int, limits_of: tuple[np.ndarray, np.ndarray],
+                   caps: np.ndarray | None) -> list[Shard]:
+    """Shards of a multi-wave problem tied by linked rows: a customer's waves side by side, in one shard.
+
+    The problem's customer ``k * n + r`` (customer r in wave k) is unit ``r * W + k``, so that
+    the walk meets a customer's waves one after the other.
+    """
+    W = layout.waves
+    n = problem.n_customers // W
+    joint = (np.arange(n * W) % W) * n + np.arange(n * W) // W  # unit -> the problem's customer
+    units = (problem.customer % n) * W + problem.customer // n
+    room = np.full((n, len(problem.linked)), UNLIMITED, np.int64)
+    for ell, rows in enumerate(problem.linked):
+        room[rows.owner % n, ell] = rows.rhs.astype(np.int64)
+    per_unit = tuple(column[joint] for column in limits_of)
+    return _sorted_shards(problem, layout.sign, max(1, shard_customers // W) * W, per_unit,  # type: ignore[arg-type]
+                          None if caps is None else caps[joint], units, room)
+
+
 # ---- the two tasks a dual step maps over shards (module level, so Dask can ship them) ----
 
 _WALKS: dict[tuple, PatternDP] = {}
 
 
 def walk_for(layout: Layout) -> PatternDP:
-    key = (layout.n_offers, layout.n_channels, layout.max_contacts, layout.channel_caps, layout.exclusions, layout.customer_capped)
+    key = (layout.n_offers, layout.n_channels, layout.max_contacts, layout.channel_caps, layout.exclusions, layout.customer_capped,
+           layout.counted)
     if key not in _WALKS:
         _WALKS[key] = layout.walk()
     return _WALKS[key]
@@ -299,12 +351,17 @@ def _summarise(shard: Shard, sol: PatternSolution) -> StepResult:
     stuck = np.flatnonzero(sol.stuck)
     return StepResult(
         value=sol.value, usage=sol.usage, objective=sol.objective, n_stuck=int(stuck.size),
-        first_stuck=int(shard.first + stuck[0]) if stuck.size else -1,
+        first_stuck=shard.problem_customer(int(stuck[0])) if stuck.size else -1,
     )
 
 
 def step_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> StepResult:
     return _summarise(shard, shard.patterns(layout, multipliers))
+
+
+def choice_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> np.ndarray:
+    """The problem rows of every customer's best set at ``multipliers``."""
+    return shard.table_rows(np.flatnonzero(shard.patterns(layout, multipliers).chosen))
 
 
 def final_task(shard: Shard, layout: Layout, multipliers: np.ndarray) -> FinalResult:

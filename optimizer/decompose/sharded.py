@@ -77,8 +77,11 @@ def write_shards(shards: list[Shard], directory: str | Path) -> list[str]:
                       **{f"channel_cap_{k}": column for k, column in enumerate(() if s.channel_caps is None else s.channel_caps.T)}}),
             stem + ".customers.parquet",
         )
+        if s.linked_room is not None:
+            pq.write_table(pa.table({f"room_{k}": column for k, column in enumerate(s.linked_room.T)}), stem + ".linked.parquet")
         Path(stem + ".json").write_text(json.dumps({"first": s.first, "n_customers": s.n_customers, "n_limits": coef.shape[1], "n_dense": len(s.dense),
-                                                 "n_channel_caps": 0 if s.channel_caps is None else s.channel_caps.shape[1]}))
+                                                 "n_channel_caps": 0 if s.channel_caps is None else s.channel_caps.shape[1],
+                                                 "n_linked": None if s.linked_room is None else s.linked_room.shape[1]}))
         stems.append(stem)
     return stems
 
@@ -105,6 +108,8 @@ def read_shard(stem: str) -> Shard:
         dense=tuple(_column(opts, f"dense_{d}") for d in range(meta["n_dense"])),
         channel_caps=np.stack([_column(stem + ".customers.parquet", f"channel_cap_{k}") for k in range(meta["n_channel_caps"])], axis=1)
         if meta.get("n_channel_caps") else None,
+        linked_room=None if meta.get("n_linked") is None
+        else np.stack([_column(stem + ".linked.parquet", f"room_{k}") for k in range(meta["n_linked"])], axis=1).reshape(-1, meta["n_linked"]),
     )
 
 

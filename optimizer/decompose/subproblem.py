@@ -19,6 +19,15 @@ The same walk keeps the second-best value over *distinct* sets (state paths are 
 the top two values per state merge exactly); best minus second best is the customer's
 *margin*, what primal recovery needs to decide who is settled.
 
+Several waves tied together (optimizer.waves: a window spanning two waves' dates) make a
+customer's choice one over all its waves. Each wave is walked as above; the end states of a
+wave with the same counts of what the linked rows count (its *signature*: contacts, contacts
+on a channel, "offer a used") are interchangeable for those rows, so a search over one
+signature per wave, pruned as soon as a row's running count passes the customer's room,
+finds the best mix and the second best (another mix, or the best mix with one wave at its
+second set of the same signature). The customer stays independent of the others under the
+prices, so the Lagrangian bound holds as for one wave.
+
 Why compiled: a dual step evaluates every customer of the base (10M customers, 90M options),
 and the walk is a short, branchy loop per customer; as one numpy operation per (offer,
 channel, state) over all customers it spent 2 s per step at 1M customers, compiled it needs a
@@ -35,7 +44,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-__all__ = ["BLOCK", "Coupling", "PatternDP", "PatternSolution"]
+__all__ = ["BLOCK", "Coupling", "PatternDP", "PatternSolution", "WaveLinks"]
 
 NEG = -np.inf
 BLOCK = 4096  # customers per parallel block: the unit of every partial sum
@@ -81,15 +90,22 @@ class PatternDP:
         channel_caps: tuple[int | None, ...],
         exclusions: tuple[tuple[int, int], ...],
         per_customer: tuple[int, ...] = (),
+        counted: tuple[tuple[int, int], ...] = (),
     ) -> None:
         self.n_offers, self.n_channels = n_offers, n_channels
         self.K = K = max(0, min(int(max_contacts), n_offers))
         # a channel cap at or above K can never bind: no state needed for it, unless some
         # customers have a lower cap of their own (``per_customer``: a contact window's room)
-        self.capped = [h for h, cap in enumerate(channel_caps) if (cap is not None and cap < K) or h in per_customer]
+        # ``counted``: (offer, channel) filters (-1: any) whose count a multi-wave walk reads off
+        # the state (:meth:`solve_waves`): a channel gets a counter, an offer a "used" flag
+        self.counted = tuple(counted)
+        counted_channels = {h for o, h in counted if o < 0 and h >= 0}
+        self.capped = [h for h, cap in enumerate(channel_caps)
+                       if (cap is not None and cap < K) or h in per_customer or h in counted_channels]
         caps = [min(K, K if channel_caps[h] is None else int(channel_caps[h])) for h in self.capped]  # type: ignore[arg-type]
         pairs = {(min(a, b), max(a, b)) for a, b in exclusions if a != b}
-        self.tracked = sorted({a for a, _ in pairs})  # first offer of a pair, in walk order
+        # first offer of a pair, in walk order, and the offers a multi-wave walk counts
+        self.tracked = sorted({a for a, _ in pairs} | {o for o, _ in counted if o >= 0})
         partners: dict[int, list[int]] = {}
         for a, b in pairs:
             partners.setdefault(b, []).append(a)
@@ -102,6 +118,7 @@ class PatternDP:
                 "lower max_contacts or use exact mode"
             )
         self.n_states = S = len(states)
+        self.states = np.array(states, np.int64).reshape(S, len(radix))
         index = {s: i for i, s in enumerate(states)}
         self.count = np.array([s[0] for s in states], dtype=np.int64)
         # contacts on each per-customer capped channel, per state: checked against the customer's caps
@@ -135,6 +152,7 @@ class PatternDP:
         self.trans_ptr = np.array(ptr, np.int64)
         self.trans_src = np.array(src, np.int64)
         self.trans_dst = np.array(dst, np.int64)
+        self._signatures: dict[tuple, tuple[np.ndarray, ...]] = {}
 
     def solve(
         self,
@@ -149,6 +167,7 @@ class PatternDP:
         multipliers: np.ndarray | None = None,
         second: bool = False,
         channel_caps: np.ndarray | None = None,
+        links: WaveLinks | None = None,
     ) -> PatternSolution:
         """Best set per customer for adjusted values ``net - A @ multipliers``; with ``second``
         also the second-best value and every option's regret.
@@ -157,6 +176,11 @@ class PatternDP:
         ``starts[c] .. starts[c+1]-1``. ``coupling`` holds A, the options' coupling
         coefficients; omitted, the options are valued at ``net``. ``channel_caps`` (customers x
         the walk's ``per_customer`` channels) holds each customer's own cap on those channels.
+
+        With ``links`` (a multi-wave problem whose waves are tied by linked rows), a "customer"
+        above is a *unit*, customer r in wave k at ``r * links.n_waves + k``; ``best`` and
+        ``second`` are then per customer, the best and second-best mix of sets over its waves,
+        and ``regret`` is within a wave with the other waves held (a ranking, as recovery uses it).
         """
         n = starts.size - 1
         if channel_caps is None:
@@ -173,24 +197,76 @@ class PatternDP:
         ok = [col.flags.writeable and col.flags.c_contiguous and col.dtype == np.float64 for col in coupling.dense]
         dense = tuple(col if fine else np.array(col, np.float64) for col, fine in zip(coupling.dense, ok)) or (np.zeros(0),)
         threads = numba.get_num_threads()
+        # blocks of units: a customer's waves stay in one block
+        block = BLOCK if links is None else max(1, BLOCK // links.n_waves)
         # a few blocks are done before a second thread has started (and, on a busy machine, wait for it)
         numba.set_num_threads(threads if n >= PARALLEL_BLOCKS * BLOCK else 1)
         try:
             cptr, cidx, cval = c(coupling.indptr), c(coupling.indices), c(coupling.data, np.float64)
             dlim, dsign = c(coupling.dense_limits, np.int64), c(coupling.dense_sign, np.float64)
             adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
-            best, sec, chosen, values, objectives, usage, regret = _walk(
-                c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
-                lam.size, c(min_contacts), c(max_contacts), self.count, self.channel_count, c(channel_caps),
-                self.trans_ptr, self.trans_src, self.trans_dst,
-                self.back, self.n_channels, self.n_offers, bool(second), BLOCK,
-            )
+            shared = (c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
+                      lam.size, c(min_contacts), c(max_contacts), self.count, self.channel_count, c(channel_caps),
+                      self.trans_ptr, self.trans_src, self.trans_dst, self.back, self.n_channels, self.n_offers, bool(second), block)
+            if links is None:
+                best, sec, chosen, values, objectives, usage, regret = _walk(*shared)
+            else:
+                assert n == links.room.shape[0] * links.n_waves, "one unit per customer and wave"
+                sig_of, sig_counts, n_sigs = self._signatures_of(links)
+                best, sec, chosen, values, objectives, usage, regret = _walk_waves(
+                    *shared, links.n_waves, sig_of, sig_counts, n_sigs, c(links.room, np.int64))
         finally:
             numba.set_num_threads(threads)
         return PatternSolution(
             best=best, second=sec, chosen=chosen, value=float(np.sum(values)), objective=float(np.sum(objectives)),
             usage=usage.sum(axis=0) if n else np.zeros(lam.size), regret=regret,
         )
+
+    def counted_in(self, offer: int, channel: int) -> np.ndarray:
+        """Per state: how many of the set's options match (offer, channel), -1 meaning any (see ``counted``)."""
+        if offer < 0 and channel < 0:
+            return self.count
+        if offer < 0:
+            return self.states[:, 1 + self.capped.index(channel)]
+        assert channel < 0, "an offer through one channel is not counted by the walk"
+        return self.states[:, 1 + len(self.capped) + self.tracked.index(offer)]
+
+    def _signatures_of(self, links: WaveLinks) -> tuple[np.ndarray, ...]:
+        """Per wave, each state's *signature*: the counts of what each kind of linked row counts in that wave.
+
+        Returns ``sig_of`` (waves x states), ``sig_counts`` (waves x signatures x kinds) and
+        the number of signatures per wave. States with one signature are interchangeable for
+        the rows that tie the waves, so the search across waves needs only the best of them.
+        """
+        key = (links.terms, links.n_waves)
+        if key in self._signatures:
+            return self._signatures[key]
+        terms, n_waves = links.terms, links.n_waves
+        counts = np.zeros((n_waves, self.n_states, len(terms)), np.int64)
+        for ell, kind in enumerate(terms):
+            for wave, offer, channel in kind:
+                counts[wave, :, ell] += self.counted_in(offer, channel)
+        sig_of = np.zeros((n_waves, self.n_states), np.int64)
+        per_wave = []
+        for k in range(n_waves):
+            unique, sig_of[k] = np.unique(counts[k], axis=0, return_inverse=True)
+            per_wave.append(unique)
+        widest = max(u.shape[0] for u in per_wave)
+        sig_counts = np.zeros((n_waves, widest, len(terms)), np.int64)
+        for k, unique in enumerate(per_wave):
+            sig_counts[k, : unique.shape[0]] = unique
+        self._signatures[key] = sig_of, sig_counts, np.array([u.shape[0] for u in per_wave], np.int64)
+        return self._signatures[key]
+
+
+@dataclass(frozen=True, eq=False)
+class WaveLinks:
+    """What ties a customer's waves together, for the walk: the linked rows (optimizer.waves) by kind."""
+
+    n_waves: int
+    # per kind of linked row: the (wave, offer, channel) filters it counts (-1: any)
+    terms: tuple[tuple[tuple[int, int, int], ...], ...]
+    room: np.ndarray  # (customers x kinds) each customer's right-hand side (UNLIMITED: no row)
 
 
 @dataclass(frozen=True)
@@ -238,13 +314,7 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
     n = starts.size - 1
     S = count.size
     n_blocks = (n + block - 1) // block
-    best = np.full(n, -np.inf)
-    sec = np.full(n, -np.inf)
-    chosen = np.zeros(net.size, np.int8)
-    values = np.zeros(n_blocks)
-    objectives = np.zeros(n_blocks)
-    usage = np.zeros((n_blocks, m))
-    regret = np.full(net.size if second else 0, np.inf)
+    best, sec, chosen, values, objectives, usage, regret = _outputs(n, net.size, n_blocks, m, second)
     for b in numba.prange(n_blocks):
         d1 = np.empty(S)
         d2 = np.empty(S)
@@ -259,9 +329,6 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
         value = 0.0
         objective = 0.0
         for c in range(b * block, min(n, (b + 1) * block)):
-            d1[:] = -np.inf
-            d2[:] = -np.inf
-            d1[0] = 0.0
             top = max_c[c]
             for s in range(S):  # the states within this customer's caps
                 ok = count[s] <= top
@@ -269,38 +336,8 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
                     if channel_count[s, k] > channel_caps[c, k]:
                         ok = False
                 allowed[s] = ok
-            g = 0
-            j = starts[c]
-            end = starts[c + 1]
-            while j < end:
-                o = offer[j]
-                if second:
-                    forward[g, :] = d1
-                    group_start[g] = j
-                n1[:] = d1
-                n2[:] = d2
-                choice[g, :] = -1
-                while j < end and offer[j] == o:
-                    v = adjusted[j]
-                    t = o * H + channel[j]
-                    for k in range(tptr[t], tptr[t + 1]):
-                        s = tsrc[k]
-                        d = tdst[k]
-                        if not allowed[d] or (d1[s] == -np.inf and d2[s] == -np.inf):
-                            continue  # over the customer's cap, or a state no set reaches
-                        c1 = d1[s] + v
-                        b1 = n1[d]
-                        if c1 > b1:
-                            if second:
-                                n2[d] = max(b1, d2[s] + v)
-                            n1[d] = c1
-                            choice[g, d] = j
-                        elif second:
-                            n2[d] = max(n2[d], c1)
-                    j += 1
-                d1, n1 = n1, d1
-                d2, n2 = n2, d2
-                g += 1
+            g, d1, d2, n1, n2 = _forward(starts[c], starts[c + 1], offer, channel, adjusted, tptr, tsrc, tdst, H, allowed,
+                                         d1, d2, n1, n2, choice, forward, group_start, second)
             state = -1
             top_value = -np.inf
             for s in range(S):
@@ -320,24 +357,82 @@ def _walk(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, 
                         if d2[s] > runner:
                             runner = d2[s]
                 sec[c] = runner
-            s = state
-            for gg in range(g - 1, -1, -1):
-                jj = choice[gg, s]
-                if jj >= 0:
-                    chosen[jj] = 1
-                    objective += net[jj]
-                    for d in range(dlim.size):
-                        usage[b, dlim[d]] += dsign[d] * dense[d][jj]
-                    for k in range(cptr[jj], cptr[jj + 1]):
-                        usage[b, cidx[k]] += cval[k]
-                    s = back[offer[jj] * H + channel[jj], s]
+            objective += _take(state, g, choice, back, offer, channel, H, net, chosen, usage[b], dense, dlim, dsign, cptr, cidx, cval)
             if second:
-                group_start[g] = end
+                group_start[g] = starts[c + 1]
                 _regrets(forward, group_start, g, after, nxt, top_value, chosen, regret, adjusted, offer, channel,
                          min_c[c], allowed, count, tptr, tsrc, tdst, H)
         values[b] = value
         objectives[b] = objective
     return best, sec, chosen, values, objectives, usage, regret
+
+
+@numba.njit(cache=True, nogil=True)
+def _outputs(n, n_options, n_blocks, m, second):  # pragma: no cover - compiled
+    """A walk's results: best, second per customer; chosen, regret per option; sums per block."""
+    return (np.full(n, -np.inf), np.full(n, -np.inf), np.zeros(n_options, np.int8), np.zeros(n_blocks), np.zeros(n_blocks),
+            np.zeros((n_blocks, m)), np.full(n_options if second else 0, np.inf))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # inlined: as a call per customer a step took 43% longer (1M)
+def _take(state, n_groups, choice, back, offer, channel, H, net, chosen, usage, dense, dlim, dsign, cptr, cidx, cval):  # pragma: no cover - compiled
+    """Mark the set that ends in ``state`` (back through the choices), add its coefficients to
+    ``usage``; returns its net value."""
+    objective = 0.0
+    s = state
+    for gg in range(n_groups - 1, -1, -1):
+        jj = choice[gg, s]
+        if jj >= 0:
+            chosen[jj] = 1
+            objective += net[jj]
+            for d in range(dlim.size):
+                usage[dlim[d]] += dsign[d] * dense[d][jj]
+            for k in range(cptr[jj], cptr[jj + 1]):
+                usage[cidx[k]] += cval[k]
+            s = back[offer[jj] * H + channel[jj], s]
+    return objective
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # inlined: as a call per customer a step took 43% longer (1M)
+def _forward(j, end, offer, channel, adjusted, tptr, tsrc, tdst, H, allowed, d1, d2, n1, n2, choice, forward, group_start,
+             second):  # pragma: no cover - compiled
+    """The walk over one customer's options ``j .. end-1``: the best and second-best value per end
+    state (``d1``, ``d2``), the choice per (group, state), and with ``second`` the values before
+    each group (``forward``). Returns the number of groups and the four buffers (swapped)."""
+    d1[:] = -np.inf
+    d2[:] = -np.inf
+    d1[0] = 0.0
+    g = 0
+    while j < end:
+        o = offer[j]
+        if second:
+            forward[g, :] = d1
+            group_start[g] = j
+        n1[:] = d1
+        n2[:] = d2
+        choice[g, :] = -1
+        while j < end and offer[j] == o:
+            v = adjusted[j]
+            t = o * H + channel[j]
+            for k in range(tptr[t], tptr[t + 1]):
+                s = tsrc[k]
+                d = tdst[k]
+                if not allowed[d] or (d1[s] == -np.inf and d2[s] == -np.inf):
+                    continue  # over the customer's cap, or a state no set reaches
+                c1 = d1[s] + v
+                b1 = n1[d]
+                if c1 > b1:
+                    if second:
+                        n2[d] = max(b1, d2[s] + v)
+                    n1[d] = c1
+                    choice[g, d] = j
+                elif second:
+                    n2[d] = max(n2[d], c1)
+            j += 1
+        d1, n1 = n1, d1
+        d2, n2 = n2, d2
+        g += 1
+    return g, d1, d2, n1, n2
 
 
 @numba.njit(cache=True, nogil=True)
@@ -376,3 +471,124 @@ def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, a
         for j in range(lo, hi):
             regret[j] = max(0.0, best - (without if chosen[j] else regret[j]))
         after[:] = nxt
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _walk_waves(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, dsign, m, min_c, max_c, count,
+                channel_count, channel_caps, tptr, tsrc, tdst, back, H, O, second, block, W, sig_of, sig_counts, n_sigs,
+                room):  # pragma: no cover - compiled; tested through PatternDP.solve_waves
+    """The walk of every wave of a customer (units ``r*W .. r*W+W-1``), then the best mix of the waves' sets.
+
+    Each wave's walk gives the best and second-best set per end state; states with the same
+    counts of what the linked rows count (the wave's *signature*) are merged (their sets are
+    distinct), and a search over one signature per wave, pruned as soon as a linked row's
+    running count passes the customer's room, finds the best mix and the second-best one.
+    """
+    n = room.shape[0]
+    S = count.size
+    G = sig_counts.shape[1]
+    L = room.shape[1]
+    n_blocks = (n + block - 1) // block
+    best, sec, chosen, values, objectives, usage, regret = _outputs(n, net.size, n_blocks, m, second)
+    for b in numba.prange(n_blocks):
+        d1 = np.empty(S)
+        d2 = np.empty(S)
+        n1 = np.empty(S)
+        n2 = np.empty(S)
+        choice = np.empty((W, O, S), np.int64)
+        forward = np.empty((W, O + 1, S))
+        group_start = np.empty((W, O + 1), np.int64)
+        groups = np.empty(W, np.int64)
+        allowed = np.empty((W, S), np.bool_)
+        top1 = np.empty((W, G))
+        top2 = np.empty((W, G))
+        arg = np.empty((W, G), np.int64)
+        pick = np.zeros(W, np.int64)  # the search's current signature per wave
+        best_pick = np.zeros(W, np.int64)
+        running = np.zeros((W + 1, L), np.int64)
+        partial = np.zeros(W + 1)
+        after = np.empty(S)
+        nxt = np.empty(S)
+        value = 0.0
+        objective = 0.0
+        for r in range(b * block, min(n, (b + 1) * block)):
+            for k in range(W):
+                u = r * W + k
+                for s in range(S):
+                    ok = count[s] <= max_c[u]
+                    for q in range(channel_caps.shape[1]):
+                        if channel_count[s, q] > channel_caps[u, q]:
+                            ok = False
+                    allowed[k, s] = ok
+                g, d1, d2, n1, n2 = _forward(starts[u], starts[u + 1], offer, channel, adjusted, tptr, tsrc, tdst, H,
+                                             allowed[k], d1, d2, n1, n2, choice[k], forward[k], group_start[k], second)
+                groups[k] = g
+                group_start[k, g] = starts[u + 1]
+                top1[k, :] = -np.inf
+                top2[k, :] = -np.inf
+                for s in range(S):
+                    if min_c[u] <= count[s] and allowed[k, s]:
+                        q = sig_of[k, s]
+                        if d1[s] > top1[k, q]:
+                            top2[k, q] = max(top1[k, q], d2[s])
+                            top1[k, q] = d1[s]
+                            arg[k, q] = s
+                        else:
+                            top2[k, q] = max(top2[k, q], d1[s])
+            # depth-first over one signature per wave; pick[k] is the next signature to try at wave k
+            first_value = -np.inf
+            second_value = -np.inf
+            k = 0
+            pick[0] = 0
+            while k >= 0:
+                if pick[k] >= n_sigs[k]:
+                    k -= 1
+                    if k >= 0:
+                        pick[k] += 1
+                    continue
+                q = pick[k]
+                ok = top1[k, q] > -np.inf
+                if ok:
+                    for ell in range(L):
+                        running[k + 1, ell] = running[k, ell] + sig_counts[k, q, ell]
+                        if running[k + 1, ell] > room[r, ell]:
+                            ok = False
+                if not ok:
+                    pick[k] += 1
+                    continue
+                partial[k + 1] = partial[k] + top1[k, q]
+                if k + 1 < W:
+                    k += 1
+                    pick[k] = 0
+                    continue
+                total = partial[W]
+                if total > first_value:
+                    second_value = first_value
+                    first_value = total
+                    best_pick[:] = pick
+                elif total > second_value:
+                    second_value = total
+                pick[k] += 1
+            if first_value == -np.inf:
+                continue  # no feasible mix: best stays -inf
+            best[r] = first_value
+            value += first_value
+            if second:  # the best mix with one wave at its second-best set of the same signature
+                closest = np.inf
+                for k in range(W):
+                    q = best_pick[k]
+                    if top2[k, q] > -np.inf:
+                        closest = min(closest, top1[k, q] - top2[k, q])
+                sec[r] = max(second_value, first_value - closest)
+            for k in range(W):
+                q = best_pick[k]
+                objective += _take(arg[k, q], groups[k], choice[k], back, offer, channel, H, net, chosen, usage[b], dense, dlim,
+                                   dsign, cptr, cidx, cval)
+                if second:
+                    # within the wave, the other waves held: a ranking for recovery, not a proof
+                    u = r * W + k
+                    _regrets(forward[k], group_start[k], groups[k], after, nxt, top1[k, q], chosen, regret, adjusted, offer,
+                             channel, min_c[u], allowed[k], count, tptr, tsrc, tdst, H)
+        values[b] = value
+        objectives[b] = objective
+    return best, sec, chosen, values, objectives, usage, regret

@@ -23,6 +23,7 @@ from optimizer import InputError, Problem, load_problem, solve, verify_plan
 from optimizer.decompose import solve_decomposed
 from optimizer.scenario_file import validate
 
+from window_reference import brute_force as reference_brute_force
 from window_reference import feasible as reference_feasible
 
 PLAN_DATE = datetime.date(2027, 3, 1)
@@ -85,23 +86,7 @@ def feasible(data: dict[str, Any], history: pd.DataFrame, customer: str, chosen:
 
 
 def brute_force(data: dict[str, Any], options: pd.DataFrame, customers: pd.DataFrame, history: pd.DataFrame) -> float:
-    spend = (options["contact_cost"] + options["p_accept"] * options["offer_cost"]).to_numpy()
-    net = (options["p_accept"] * options["value"]).to_numpy() - spend
-    per_customer = []
-    for c, cap in zip(customers["customer_id"], customers["max_contacts"]):
-        mine = np.flatnonzero((options["customer_id"] == c).to_numpy())
-        sets = []
-        for r in range(len(mine) + 1):
-            for subset in itertools.combinations(mine, r):
-                pairs = [(options["offer_id"][j], options["channel_id"][j]) for j in subset]
-                if feasible(data, history, c, pairs, int(cap)):
-                    sets.append((float(net[list(subset)].sum()), float(spend[list(subset)].sum())))
-        per_customer.append(sets)
-    best = -np.inf
-    for combo in itertools.product(*per_customer):
-        if sum(s for _, s in combo) <= data["budget"] + 1e-9:
-            best = max(best, sum(v for v, _ in combo))
-    return best
+    return reference_brute_force(data["contact_policy"], options, customers, history, [(PLAN_DATE, data["budget"])])
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -10,8 +10,10 @@ sequence forbids a planned ``then`` less than ``days`` days after any ``first``.
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -50,3 +52,30 @@ def feasible(policy: dict[str, Any], history: pd.DataFrame, customer: str, chose
                 if j != len(past) + k and first[1] == q["first"] and 0 <= (then[0] - first[0]).days < q["days"]:
                     return False
     return True
+
+
+def brute_force(policy: dict[str, Any], options: pd.DataFrame, customers: pd.DataFrame, history: pd.DataFrame,
+                waves: list[tuple[datetime.date, float]]) -> float:
+    """The best plan by enumeration: every customer's every set of (wave, option) that the policy
+    allows (:func:`feasible`), every mix of those sets within each wave's budget (dated waves)."""
+    spend = (options["contact_cost"] + options["p_accept"] * options["offer_cost"]).to_numpy()
+    net = (options["p_accept"] * options["value"]).to_numpy() - spend
+    per_customer = []
+    for c, cap in zip(customers["customer_id"], customers["max_contacts"]):
+        mine = [(w, j) for w in range(len(waves)) for j in np.flatnonzero((options["customer_id"] == c).to_numpy())]
+        sets = []
+        for r in range(len(mine) + 1):
+            for subset in itertools.combinations(mine, r):
+                dated = [(waves[w][0], options["offer_id"][j], options["channel_id"][j]) for w, j in subset]
+                if feasible(policy, history, c, dated, int(cap)):
+                    per_wave = np.zeros(len(waves))
+                    for w, j in subset:
+                        per_wave[w] += spend[j]
+                    sets.append((float(sum(net[j] for _, j in subset)), per_wave))
+        per_customer.append(sets)
+    budgets = np.array([budget for _, budget in waves])
+    best = -np.inf
+    for combo in itertools.product(*per_customer):
+        if np.all(sum(s for _, s in combo) <= budgets + 1e-9):
+            best = max(best, sum(v for v, _ in combo))
+    return best
