@@ -252,7 +252,8 @@ def recover(
     by less than the best sets do, takes their place as the plan the others keep; the proof
     by fixing then needs a remainder solved with the others at their best sets, so it is not made.
 
-    Rounds: solve a remainder exactly with everyone else fixed at their best sets; stop when
+    Rounds: solve a remainder exactly with everyone else fixed at their best sets (or the
+    blended plan); stop when
     the plan is within ``gap`` of ``bound``, or when every customer who could still improve it
     (margin <= bound - value) was in an exactly solved remainder; else a remainder four times
     larger, up to ``max_remainder`` customers.
@@ -290,8 +291,8 @@ def recover(
         rounds += 1
         customers = remainder_customers(problem, order, regret, shortfall, size)
         solved = customers.size
-        # everyone else keeps their best set; only if that leaves the remainder no feasible
-        # completion do they keep the plan we hold instead
+        # everyone else keeps their best set (or the blended plan); only if that leaves the
+        # remainder no feasible completion do they keep the plan we hold instead
         outside = start
         x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
         if x is None and raw.status is RawStatus.INFEASIBLE:

@@ -97,7 +97,7 @@ class PatternDP:
         # a channel cap at or above K can never bind: no state needed for it, unless some
         # customers have a lower cap of their own (``per_customer``: a contact window's room)
         # ``counted``: (offer, channel) filters (-1: any) whose count a multi-wave walk reads off
-        # the state (:meth:`solve_waves`): a channel gets a counter, an offer a "used" flag
+        # the state (:meth:`solve` with ``links``): a channel gets a counter, an offer a "used" flag
         self.counted = tuple(counted)
         counted_channels = {h for o, h in counted if o < 0 and h >= 0}
         self.capped = [h for h, cap in enumerate(channel_caps)
