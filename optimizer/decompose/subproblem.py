@@ -476,7 +476,7 @@ def _regrets(forward, group_start, n_groups, after, nxt, best, chosen, regret, a
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _walk_waves(starts, offer, channel, net, adjusted, cptr, cidx, cval, dense, dlim, dsign, m, min_c, max_c, count,
                 channel_count, channel_caps, tptr, tsrc, tdst, back, H, O, second, block, W, sig_of, sig_counts, n_sigs,
-                room):  # pragma: no cover - compiled; tested through PatternDP.solve_waves
+                room):  # pragma: no cover - compiled; tested through PatternDP.solve(links=...)
     """The walk of every wave of a customer (units ``r*W .. r*W+W-1``), then the best mix of the waves' sets.
 
     Each wave's walk gives the best and second-best set per end state; states with the same
