@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .scenario_file import bundled_scenarios, resolve_scenario
+from .bundled import bundled_scenarios, resolve_scenario
 
 __all__ = ["generate", "list_scenarios", "optimize", "verify"]
 

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .bundled import bundled_path, bundled_scenarios, resolve_scenario
 from .errors import InputError, quote
 from .yaml_reading import compose, read_yaml
 from .scenario import Channel, ContactPolicy, Offer, Rule, Scenario, SolverSettings, Synthetic
@@ -120,14 +121,6 @@ def _describe(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
 
 #: Keys whose values are paths relative to the file that sets them.
 PATH_KEYS = ("options", "customers", "do_not_contact")
-
-
-def bundled_path(name: str) -> Path | None:
-    """The bundled scenario file called ``name`` (with or without .yaml), or None."""
-    folder = resources.files("scenarios") / "bundled"
-    stem = name.removesuffix(".yaml")
-    candidate = Path(str(folder / f"{stem}.yaml"))
-    return candidate if candidate.is_file() else None
 
 
 #: Lists a child may edit (``rules+``, ``rules-``...) instead of replacing them whole.
@@ -359,26 +352,6 @@ def validate(data: dict[str, Any], files: tuple[Path, ...] = ()) -> Scenario:
             line=line,
             key=".".join(str(p) for p in loc) or None,
         ) from None
-
-
-def bundled_scenarios() -> dict[str, Path]:
-    """Every bundled scenario, by name."""
-    folder = resources.files("scenarios") / "bundled"
-    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir() if str(f).endswith(".yaml")}
-
-
-def resolve_scenario(name_or_path: str | Path) -> Path:
-    """A scenario file as given, else the bundled scenario of that name."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    bundled = None if path.suffix in (".yaml", ".yml") else bundled_path(str(name_or_path))
-    if bundled is None:
-        raise InputError(
-            f"no such scenario file, and no bundled scenario of that name (bundled: {', '.join(sorted(bundled_scenarios()))})",
-            file=str(name_or_path),
-        )
-    return bundled
 
 
 def load_scenario(path: str | Path, *, allow_outside: bool = False) -> tuple[Scenario, Path]:
