@@ -51,7 +51,9 @@ def _highs():  # type: ignore[no-untyped-def]
     # HiGHS sizes one process-wide thread pool on its first run and refuses a later run that
     # asks for another size: use the same single thread as the exact backend's default.
     h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", 2.0)  # a stuck QP falls back to a plain projection
+    # a bound on work, not on time: a clock limit would end the LP at another point on a busy
+    # machine than on a quiet one, and the plan with it. These LPs have a few hundred rows.
+    h.setOptionValue("simplex_iteration_limit", 100_000)
     return h
 
 
@@ -80,6 +82,8 @@ def _model_min(points: np.ndarray, values: np.ndarray, grads: np.ndarray, upper:
     h.run()
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return -np.inf, x[:m], np.zeros(k)  # only the model's minimum is a lower bound on min L
     weights = np.abs(np.asarray(sol.row_dual, np.float64)) if sol.dual_valid else np.zeros(k)
     return float(h.getInfo().objective_function_value), x[:m], weights
 

@@ -161,16 +161,19 @@ def _greedy_repair(problem: Problem, x: np.ndarray, max_passes: int = 60) -> np.
 
 def _solve_remainder(
     problem: Problem, customers: np.ndarray, outside: np.ndarray, backend, allowed: float,  # type: ignore[no-untyped-def]
-    deadline: float | None, sub_time_limit: float, seed: int,
+    deadline: float | None, sub_time_limit: float, seed: int, enough: float,
 ) -> tuple[np.ndarray | None, RawSolution]:
     """The MIP over ``customers`` with everyone else fixed at ``outside``, to an absolute gap of
-    ``allowed`` yuan; the whole plan, or None."""
+    ``allowed`` yuan, or until the whole plan is worth ``enough`` (within the requested gap of
+    the Lagrangian bound: proving the remainder's own optimum adds nothing then); the whole
+    plan, or None."""
     sub, rows, fixed = sub_problem(problem, customers, outside)
     left = sub_time_limit if deadline is None else max(1.0, min(sub_time_limit, deadline - time.perf_counter()))
     # relative to the remainder's own (much smaller) value
     own = abs(float(problem.net_value[rows] @ outside[rows]))
     sub_gap = float(np.clip(allowed / max(1.0, own), 1e-9, 1e-2))
-    raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed))
+    stop_at = enough - float(problem.net_value @ fixed)
+    raw = backend.solve_mip(build_model(sub), SolveOptions(time_limit=left, mip_gap=sub_gap, seed=seed, stop_at=stop_at))
     if raw.x is None:
         return None, raw
     x = fixed.copy()
@@ -281,6 +284,7 @@ def recover(
     off = rhs - plan_usage(problem, start)
     shortfall = {i: abs(float(off[i])) for i in range(len(problem.limits)) if multipliers[i] > 0 or sign[i] * off[i] < 0}
     allowed = 0.2 * gap * max(1.0, abs(bound))  # the remainder's share of the gap, in yuan
+    enough = bound - 0.9 * gap * max(1.0, abs(bound))  # a plan worth this is within the gap: stop there
     rounds, proven, solved, message = 0, False, 0, ""
     while True:
         if chosen is not None and bound - value <= gap * max(1.0, abs(value)):
@@ -294,17 +298,17 @@ def recover(
         # everyone else keeps their best set (or the blended plan); only if that leaves the
         # remainder no feasible completion do they keep the plan we hold instead
         outside = start
-        x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
+        x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed, enough)
         if x is None and raw.status is RawStatus.INFEASIBLE:
             outside = chosen if chosen is not None else _greedy_repair(problem, start)
-            x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed)
+            x, raw = _solve_remainder(problem, customers, outside, backend, allowed, deadline, sub_time_limit, seed, enough)
         if x is not None:
             v = float(problem.net_value @ x)
             if not violations(problem, x) and v > value:
                 chosen, value = x, v
             log.debug("remainder %d customers: %s in %.2fs, plan %.4f, bound %.4f", customers.size, raw.status.value,
                       raw.runtime, value, bound)
-            if raw.status is not RawStatus.OPTIMAL:
+            if raw.status is not RawStatus.OPTIMAL and value < enough:  # (stopped at ``enough``: nothing to say)
                 message = f"remainder of {customers.size} customers stopped {raw.status.value}"
             # the others at their best sets and every customer who could take part in a better
             # plan free: no better plan exists

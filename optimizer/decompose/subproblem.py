@@ -49,6 +49,11 @@ __all__ = ["BLOCK", "Coupling", "PatternDP", "PatternSolution", "WaveLinks"]
 NEG = -np.inf
 BLOCK = 4096  # customers per parallel block: the unit of every partial sum
 PARALLEL_BLOCKS = 16  # fewer blocks than this run in one thread
+#: Blocks a thread takes at a time. One: threads take blocks as they finish them (dynamic
+#: scheduling), so a thread slowed by another process on its core takes fewer blocks, instead
+#: of the whole step waiting for its fixed half. Results do not depend on it (sums by block).
+CHUNK = 1
+ADJUST_CHUNK = 1 << 16  # options a thread takes at a time in ``_adjust`` (one pass over all options)
 
 
 @dataclass(frozen=True)
@@ -204,17 +209,20 @@ class PatternDP:
         try:
             cptr, cidx, cval = c(coupling.indptr), c(coupling.indices), c(coupling.data, np.float64)
             dlim, dsign = c(coupling.dense_limits, np.int64), c(coupling.dense_sign, np.float64)
-            adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
+            with numba.parallel_chunksize(ADJUST_CHUNK):
+                adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
             shared = (c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
                       lam.size, c(min_contacts), c(max_contacts), self.count, self.channel_count, c(channel_caps),
                       self.trans_ptr, self.trans_src, self.trans_dst, self.back, self.n_channels, self.n_offers, bool(second), block)
             if links is None:
-                best, sec, chosen, values, objectives, usage, regret = _walk(*shared)
+                with numba.parallel_chunksize(CHUNK):
+                    best, sec, chosen, values, objectives, usage, regret = _walk(*shared)
             else:
                 assert n == links.room.shape[0] * links.n_waves, "one unit per customer and wave"
                 sig_of, sig_counts, n_sigs = self._signatures_of(links)
-                best, sec, chosen, values, objectives, usage, regret = _walk_waves(
-                    *shared, links.n_waves, sig_of, sig_counts, n_sigs, c(links.room, np.int64))
+                with numba.parallel_chunksize(CHUNK):
+                    best, sec, chosen, values, objectives, usage, regret = _walk_waves(
+                        *shared, links.n_waves, sig_of, sig_counts, n_sigs, c(links.room, np.int64))
         finally:
             numba.set_num_threads(threads)
         return PatternSolution(

@@ -33,6 +33,10 @@ class SolveOptions:
     mip_gap: float = 1e-6
     threads: int = 1
     seed: int = 0
+    # MIP: stop at the first plan whose objective reaches this, when a bound proven elsewhere
+    # (decomposition's Lagrangian bound) makes any such plan good enough. HiGHS only; the
+    # other backends solve to ``mip_gap``.
+    stop_at: float | None = None
 
     def after(self, spent: float) -> "SolveOptions":
         """These options with ``spent`` seconds taken off the time limit: one limit bounds a

@@ -32,6 +32,24 @@ def _quiet_highs():  # type: ignore[no-untyped-def]
         os.close(devnull)
 
 
+def _stop_at(h, target: float) -> None:  # type: ignore[no-untyped-def]
+    """Interrupt the MIP once an incumbent's objective reaches ``target`` (status FEASIBLE).
+
+    A stop on the solver's own search path, not on the clock: the same plan on a busy machine.
+    """
+    reached = [False]
+
+    def improving(event) -> None:  # type: ignore[no-untyped-def]
+        reached[0] = reached[0] or event.data_out.objective_function_value >= target
+
+    def interrupt(event) -> None:  # type: ignore[no-untyped-def]
+        if reached[0]:
+            event.interrupt()
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.cbMipInterrupt.subscribe(interrupt)
+
+
 class HighsBackend:
     name = "highs"
 
@@ -108,6 +126,8 @@ class HighsBackend:
             hint.col_value = start.tolist()
             hint.value_valid = True
             h.setSolution(hint)
+        if options.stop_at is not None:
+            _stop_at(h, options.stop_at)
         start = time.perf_counter()
         h.run()
         runtime = time.perf_counter() - start
