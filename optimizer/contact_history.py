@@ -28,10 +28,19 @@ from .errors import InputError, did_you_mean, quote
 from .scenario import Scenario
 from .tables import _fail, _ids, read_table
 
-__all__ = ["HISTORY_COLUMNS", "OUTCOMES", "ContactHistory", "plan_date_of", "read_contact_history", "check_contact_history"]
+__all__ = [
+    "HISTORY_COLUMNS", "OUTCOMES", "ContactHistory", "check_contact_history", "extend_history", "outcome_codes", "plan_date_of",
+    "read_contact_history",
+]
 
 HISTORY_COLUMNS = ("customer_id", "offer_id", "channel_id", "date", "outcome")
 OUTCOMES = ("accepted", "declined", "no_answer")
+
+
+def outcome_codes(reached: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+    """Each contact's outcome as a position in :data:`OUTCOMES`: accepted; else declined if
+    the customer was reached; else no_answer (a call not connected, a message not delivered)."""
+    return np.where(accepted, 0, np.where(reached, 1, 2)).astype(np.int8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,4 +119,34 @@ def check_contact_history(table: pd.DataFrame, file: str, scenario: Scenario, cu
     return ContactHistory(
         table=out.loc[known].reset_index(drop=True), file=file, rows_read=len(out), unknown_customers=int((~known).sum()),
         unknown_customer_example=example, plan_date=plan_date, plan_date_given=given,
+    )
+
+
+def extend_history(history: ContactHistory | None, contacts: pd.DataFrame, plan_date: datetime.date, *, file: str,
+                   plan_date_given: bool = True) -> ContactHistory:
+    """``history`` (checked already, or None) followed by ``contacts`` made since, for a plan made
+    on the later ``plan_date`` (the simulator's monthly re-plan).
+
+    ``contacts`` has :data:`HISTORY_COLUMNS` with ``date`` as ``datetime64[D]`` and ids of the
+    base and the scenario: they come from a run built on both, so they are not checked row by
+    row again (that check is most of a month's build at a million contacts). A date after
+    ``plan_date`` or an unknown outcome would make every window miscount, so those still fail.
+    """
+    new = contacts[list(HISTORY_COLUMNS)].copy()
+    new["date"] = new["date"].to_numpy().astype("datetime64[D]")
+    if len(new) and new["date"].to_numpy().max() > np.datetime64(plan_date, "D"):
+        raise ValueError(f"a contact is dated after the plan date {plan_date.isoformat()}")
+    strange = ~new["outcome"].isin(OUTCOMES).to_numpy()
+    if strange.any():
+        raise ValueError(f"{quote(new['outcome'].iloc[int(np.flatnonzero(strange)[0])])} is not an outcome; use one of {', '.join(OUTCOMES)}")
+    if history is None:
+        return ContactHistory(table=new.reset_index(drop=True), file=file, rows_read=len(new), unknown_customers=0,
+                              unknown_customer_example=None, plan_date=plan_date, plan_date_given=plan_date_given)
+    if history.plan_date > plan_date:
+        raise ValueError(f"the new plan date {plan_date.isoformat()} is before the history's {history.plan_date.isoformat()}")
+    earlier = history.table[list(HISTORY_COLUMNS)]
+    return ContactHistory(
+        table=pd.concat([earlier, new], ignore_index=True), file=file, rows_read=history.rows_read + len(new),
+        unknown_customers=history.unknown_customers, unknown_customer_example=history.unknown_customer_example,
+        plan_date=plan_date, plan_date_given=plan_date_given,
     )

@@ -31,6 +31,7 @@ import pandas as pd
 
 from optimizer.acceptance import GROUP_KEYS, MIN_EXPECTED_ACCEPTANCES, MULTIPLIER_COLUMNS, segment_text
 from optimizer.atomic import write_folder
+from optimizer.contact_history import OUTCOMES, outcome_codes
 from optimizer.errors import InputError, did_you_mean, quote
 from optimizer.problem import Problem
 from optimizer.tables import read_table
@@ -117,7 +118,7 @@ def _date(responses: Any, date: datetime.date | None) -> tuple[dict[str, Any], n
 
 def _history(problem: Problem, contacts: pd.DataFrame, responses: Any, dates: np.ndarray, fallback: datetime.date) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The scenario's history (if it names one) followed by this wave's contacts and their outcomes."""
-    outcome = np.where(contacts["accepted"] == 1, "accepted", np.where(contacts["reached"] == 1, "declined", "no_answer"))
+    outcome = np.asarray(OUTCOMES)[outcome_codes(contacts["reached"].to_numpy() == 1, contacts["accepted"].to_numpy() == 1)]
     row = contacts["response_row"].to_numpy()
     day = np.array([dates[r].isoformat() if r >= 0 else fallback.isoformat() for r in row], dtype=object)
     new = pd.DataFrame({"customer_id": contacts["customer_id"], "offer_id": contacts["offer_id"], "channel_id": contacts["channel_id"],

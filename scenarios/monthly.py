@@ -2,12 +2,18 @@
 
 "208 seats and 30,000 yuan a month for six months": every strategy re-plans at the start of
 each month on the scenario's own base as it stands then (the optimizer re-solved, the rule
-and score lists rebuilt), with contact history carried: customers who have left, who are at
-the fatigue window's contact cap, or whose accepted offer is still running go on that
-month's do-not-contact list. The month's budget and the call centre's capacity for the month
-are the limits; every other limit of the scenario holds per month. The simulator then
-executes each month's plan (seats and shifts, acceptances drawn, offers' effects, fatigue)
-on common random numbers, so the strategies' differences are paired.
+and score lists rebuilt). Month ``m`` is planned on the scenario's ``plan_date`` (default
+today) plus ``30 * m`` days, the simulator's month (``simulation.MONTH_DAYS``), with the
+scenario's contact history followed by every contact the simulation made before it
+(customer, offer, channel, the day a seat dialled the call or the month's first day for the
+other channels, and the outcome): the scenario's contact windows, ``min_gap_days``,
+sequences and cool-downs bind exactly as in ``campaignlab optimize``. What windows do not
+say goes on that month's do-not-contact list: customers who have left, who are at the
+simulator's own fatigue cap (``simulation.fatigue``: its engine drops their contacts
+anyway), or whose accepted offer is still running. The month's budget and the call centre's
+capacity for the month are the limits; every other limit of the scenario holds per month.
+The simulator then executes each month's plan (seats and shifts, acceptances drawn, offers'
+effects, fatigue) on common random numbers, so the strategies' differences are paired.
 
 Ranking is by net value (yuan): the margin kept against doing nothing over the value horizon
 (in-horizon plus residual, ``lifecycle`` effects) or the values credited (``plan`` effects),
@@ -17,6 +23,7 @@ excludes zero.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import math
@@ -28,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.contact_history import HISTORY_COLUMNS, OUTCOMES, ContactHistory, extend_history, plan_date_of
 from optimizer.errors import InputError
 from optimizer.problem import Problem
 from optimizer.report import jsonable
@@ -36,9 +44,40 @@ from .inputs import ScenarioInputs
 from .plan_test import CONFIDENCE, UNITS, per_replication
 from .plan_world import World, build_world, contact_plan, sim_config
 
-__all__ = ["MonthlyComparison", "MonthlyPlanner", "compare_monthly", "write_monthly"]
+__all__ = ["MonthlyComparison", "MonthlyPlanner", "compare_monthly", "first_plan_date", "month_plan_date", "simulated_history", "write_monthly"]
+
+HISTORY_FILE = "contact_history.csv"
 
 MEASURES = ("net_value", "expected_return", "spend", "acceptances", "calls", "customers_retained")
+
+
+def month_plan_date(start: datetime.date, month: int) -> datetime.date:
+    """The day month ``month`` (0 = the first) is planned on: 30 days a month, the simulator's
+    month, so that every simulated contact of a month is dated before the next one's plan."""
+    from simulation import MONTH_DAYS
+
+    return start + datetime.timedelta(days=MONTH_DAYS * month)
+
+
+def first_plan_date(world: World) -> tuple[datetime.date, bool]:
+    """The first month's plan date and whether the scenario gave it: the date the scenario's
+    history was checked against (else the scenario's plan_date, else today)."""
+    h = world.problem.history
+    return (h.plan_date, h.plan_date_given) if h is not None else plan_date_of(world.problem.scenario)
+
+
+def simulated_history(world: World, log: Any, start: datetime.date) -> pd.DataFrame:
+    """A run's executed contacts (a ``simulation.ContactLog``) in the contact-history form that
+    ``optimize`` reads, dated from ``start`` (the first month's plan date)."""
+    p = world.problem
+    channels = np.asarray([world.call_channel or "call", *world.other_channels], dtype=object)  # the simulator's channel codes
+    return pd.DataFrame({
+        "customer_id": np.asarray(world.base.customer_id, dtype=object)[log.customer],
+        "offer_id": np.asarray(p.offer_ids, dtype=object)[log.offer],
+        "channel_id": channels[log.channel],
+        "date": np.datetime64(start, "D") + log.day.astype("timedelta64[D]"),
+        "outcome": np.asarray(OUTCOMES, dtype=object)[log.outcome],
+    })
 
 
 class MonthlyPlanner:
@@ -46,20 +85,34 @@ class MonthlyPlanner:
 
     ``choose(problem)`` returns the month's 0/1 choice over ``problem``'s options, or None
     when it has no plan (an infeasible month: a rule's minimum no longer reachable).
+    ``start`` is the first month's plan date and whether the scenario gave it (default:
+    :func:`first_plan_date`).
     """
 
     uses_calls = True
 
-    def __init__(self, name: str, world: World, inputs: ScenarioInputs, choose: Callable[[Problem], np.ndarray | None], budget: float) -> None:
+    def __init__(self, name: str, world: World, inputs: ScenarioInputs, choose: Callable[[Problem], np.ndarray | None], budget: float,
+                 start: tuple[datetime.date, bool] | None = None) -> None:
         self.name = name
         self.world = world
         self.inputs = inputs
         self.choose = choose
         self.budget = float(budget)
+        self.start, self.start_given = first_plan_date(world) if start is None else start
         self.history: list[dict[str, Any]] = []
 
+    def month_history(self, view: Any, plan_date: datetime.date) -> ContactHistory | None:
+        """The scenario's history (checked when the world was built) followed by the simulation's contacts so far."""
+        earlier = self.world.problem.history
+        log = view.past_contacts
+        if earlier is None and not len(log):
+            return None  # nothing to count: the month is built as without a history
+        return extend_history(earlier, simulated_history(self.world, log, self.start), plan_date,
+                              file=earlier.file if earlier is not None else "simulated contacts", plan_date_given=self.start_given)
+
     def month_problem(self, view: Any) -> Problem:
-        """The scenario for this month: its budget, the seats' capacity, the live base."""
+        """The scenario for this month: its budget, the seats' capacity, the live base, its
+        plan date and the contact history up to it."""
         world = self.world
         blocked = ~view.eligible | view.has_offer
         dnc = list(world.base.customer_id[blocked]) + list(self.inputs.do_not_contact or [])
@@ -69,9 +122,11 @@ class MonthlyPlanner:
             call = channels[world.call_channel]
             cap = int(view.call_capacity) if call.capacity is None else min(call.capacity, int(view.call_capacity))
             channels[world.call_channel] = call.model_copy(update={"capacity": cap})
-        month = scenario.model_copy(update={"budget": self.budget, "channels": channels, "name": f"{scenario.name}-month-{view.month + 1}"})
+        plan_date = month_plan_date(self.start, view.month)
+        month = scenario.model_copy(update={"budget": self.budget, "channels": channels, "name": f"{scenario.name}-month-{view.month + 1}",
+                                            "plan_date": plan_date})
         return Problem.from_tables(month, self.inputs.options, self.inputs.customers, do_not_contact=dnc,
-                                   history=self.inputs.history, history_file=self.inputs.history_file,
+                                   history=self.month_history(view, plan_date), history_file=self.inputs.history_file,
                                    acceptance=self.inputs.acceptance, acceptance_file=self.inputs.acceptance_file)
 
     def plan(self, view: Any, rng: np.random.Generator) -> Any:
@@ -79,7 +134,8 @@ class MonthlyPlanner:
 
         problem = self.month_problem(view)
         chosen = self.choose(problem)
-        record = {"month": view.month, "customers_open": int(problem.n_customers), "planned": 0 if chosen is None else int(np.sum(chosen))}
+        record = {"month": view.month, "customers_open": int(problem.n_customers), "planned": 0 if chosen is None else int(np.sum(chosen)),
+                  "options_removed_by_windows": sum(e.options_removed for e in problem.window_effects)}
         self.history.append(record)
         if chosen is None or not np.any(chosen):
             return ContactPlan.empty()
@@ -114,13 +170,27 @@ class MonthlyComparison:
     per_replication: pd.DataFrame
     assumptions: list[dict[str, Any]]
     experiment: Any = field(repr=False)
+    first_plan_date: datetime.date
+    # every replanning strategy's executed contacts (HISTORY_COLUMNS, then strategy and replication)
+    contact_history: pd.DataFrame = field(repr=False)
+    # per strategy and month: options the contact windows removed (mean over replications)
+    window_effects: pd.DataFrame = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        h = self.contact_history
+        counts = h.groupby(["strategy", "outcome"]).size().unstack(fill_value=0).reindex(columns=list(OUTCOMES), fill_value=0)
         return jsonable({
             "scenario": self.scenario, "effects": self.effects, "months": self.months, "budget_per_month": self.budget_per_month,
             "seats": self.seats, "replications": self.replications, "seed": self.seed, "confidence": CONFIDENCE,
             "units": {k: UNITS[k] for k in MEASURES}, "ranking": self.ranking.to_dict(orient="records"),
             "assumptions": self.assumptions,
+            "plan_dates": [month_plan_date(self.first_plan_date, m).isoformat() for m in range(self.months)],
+            "contact_history": {
+                "file": HISTORY_FILE, "rows": len(h), "outcomes_per_strategy": {str(k): v for k, v in counts.to_dict(orient="index").items()},
+                "next_plan_date": month_plan_date(self.first_plan_date, self.months).isoformat(),
+                "use": "keep one strategy and replication; as contact_history: with plan_date on or after next_plan_date",
+            },
+            "options_removed_by_windows": self.window_effects.to_dict(orient="records"),
         })
 
 
@@ -152,10 +222,18 @@ def compare_monthly(
     calls = problem.scenario.channels[world.call_channel].capacity if world.call_channel else 0
     cap = int(problem.customers["max_contacts"].max()) if problem.n_customers else 1
     cfg, sized = sim_config(world, int(calls or 0), max(cap, 1), 0.0, H, budget_per_month=budget_per_month)
-    strategies: dict[str, Any] = {"do_nothing": DoNothing(), "optimizer": MonthlyPlanner("optimizer", world, inputs, _optimizer, budget_per_month)}
+    start = first_plan_date(world)
+    strategies: dict[str, Any] = {"do_nothing": DoNothing(), "optimizer": MonthlyPlanner("optimizer", world, inputs, _optimizer, budget_per_month, start)}
     for b in default_baselines(problem) if baselines is None else baselines:
-        strategies[b.name] = MonthlyPlanner(b.name, world, inputs, _baseline(b), budget_per_month)
+        strategies[b.name] = MonthlyPlanner(b.name, world, inputs, _baseline(b), budget_per_month, start)
     res = run_experiment(cfg, strategies, replications=reps, seed=root, workers=1, base=world.base, progress=progress)
+    history = pd.concat(
+        [simulated_history(world, log, start[0]).assign(strategy=name, replication=rep)
+         for (rep, name), log in res.contacts.items() if name != "do_nothing"]
+        or [pd.DataFrame(columns=[*HISTORY_COLUMNS, "strategy", "replication"])], ignore_index=True)
+    history["date"] = pd.to_datetime(history["date"]).dt.strftime("%Y-%m-%d")
+    windows = pd.DataFrame([{"strategy": name, **r} for name, s in strategies.items() if isinstance(s, MonthlyPlanner) for r in s.history])
+    windows = windows.groupby(["strategy", "month"], sort=False)["options_removed_by_windows"].mean().reset_index()
     per_rep = per_replication(res.totals, mode, list(strategies))
     rows = []
     for name in strategies:
@@ -182,16 +260,20 @@ def compare_monthly(
     ranking["distinct_from_next"] = distinct + [False]
     notes = list(world.assumptions) + [
         {"what": "re-planning", "value": "every month on the live base",
-         "source": "left, at the fatigue window's contact cap, or under a running offer: on that month's do-not-contact list"},
+         "source": "contact windows over the scenario's history and the simulated contacts; left, at the simulator's fatigue cap, "
+                   "or under a running offer: on that month's do-not-contact list"},
+        {"what": "plan dates", "value": f"{start[0].isoformat()} + 30 days a month",
+         "source": "plan_date" if start[1] else "today (plan_date not set)"},
         {"what": "seats", "value": cfg.call_centre.seats, "source": "--seats" if seats is not None else
          "simulation.call_centre.seats" if not sized else "sized to place the call channel's capacity in a month"},
     ]
     return MonthlyComparison(problem.scenario.name, mode, H, float(budget_per_month), cfg.call_centre.seats, reps, int(root),
-                             ranking, per_rep, notes, res)
+                             ranking, per_rep, notes, res, start[0], history, windows)
 
 
 def write_monthly(result: MonthlyComparison, out: Path) -> list[Path]:
-    """ranking.csv, replications.csv and monthly.png, then monthly.json last with their sha256 (atomic.write_folder)."""
+    """ranking.csv, replications.csv, contact_history.csv and monthly.png, then monthly.json last
+    with their sha256 (atomic.write_folder). The history is written raw: ``optimize`` reads it back."""
     from optimizer.atomic import neutralised, write_folder
 
     data = result.to_json()
@@ -199,6 +281,7 @@ def write_monthly(result: MonthlyComparison, out: Path) -> list[Path]:
     writers = [
         ("ranking.csv", lambda p: neutralised(result.ranking).to_csv(p, index=False, float_format="%.10g")),
         ("replications.csv", lambda p: neutralised(result.per_replication).to_csv(p, index=False, float_format="%.10g")),
+        (HISTORY_FILE, lambda p: result.contact_history.to_csv(p, index=False)),
         ("monthly.png", lambda p: _plot(result, p)),
     ]
     summary = ("monthly.json", lambda files: json.dumps(data | {"files": files}, indent=2, allow_nan=False))

@@ -21,7 +21,7 @@ from .calibration import (
     predicted_churn_reduction,
     xinjiang_10088,
 )
-from .callcentre import DAY_SECONDS, MONTH_SECONDS, CallCentre, MonthCalls
+from .callcentre import DAY_SECONDS, MONTH_DAYS, MONTH_SECONDS, CallCentre, MonthCalls
 from .config import (
     ArrearsConfig,
     CallCentreConfig,
@@ -35,6 +35,7 @@ from .config import (
     build_config,
     load_scenario_file,
 )
+from .contact_log import ContactLog
 from .contacts import ContactPlan
 from .engine import Simulation, simulate
 from .erlang import ErlangA, erlang_a, erlang_c, mean_wait, service_level
@@ -70,6 +71,7 @@ __all__ = [
     "DEFAULT_COMPARE_KPIS",
     "DEFAULT_SCORE_WEIGHTS",
     "KEY_MOMENTS",
+    "MONTH_DAYS",
     "MONTH_SECONDS",
     "STAGE_NAMES",
     "STRATEGY_TYPES",
@@ -82,6 +84,7 @@ __all__ = [
     "CallCentreConfig",
     "CallWave",
     "ChannelConfig",
+    "ContactLog",
     "ContactPlan",
     "CustomerBase",
     "DoNothing",

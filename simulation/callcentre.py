@@ -31,11 +31,13 @@ import simpy
 
 from .config import CallCentreConfig
 
-__all__ = ["DAY_SECONDS", "MONTH_SECONDS", "CallCentre", "MonthCalls"]
+__all__ = ["DAY_SECONDS", "MONTH_DAYS", "MONTH_SECONDS", "CallCentre", "MonthCalls"]
 
 DAY_SECONDS = 86_400.0
-#: SimPy time is in seconds; a simulated month is 30 days.
-MONTH_SECONDS = 30 * DAY_SECONDS
+#: SimPy time is in seconds; a simulated month is 30 days (its shifts are its first
+#: ``days_per_month`` days), which is also what dates the simulated contact history.
+MONTH_DAYS = 30
+MONTH_SECONDS = MONTH_DAYS * DAY_SECONDS
 
 
 @dataclass
@@ -53,6 +55,8 @@ class MonthCalls:
     # Positions in the month's dial list of the calls placed (``dialled`` is the customers):
     # a prefix of the list under "carry", a prefix of each day's share under "drop".
     placed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Day of the month (0 = its first) each placed call was dialled on, for the contact history.
+    placed_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
 
     @property
     def utilisation(self) -> float:
@@ -114,6 +118,7 @@ class CallCentre:
         shift_len = self._shift_hours * 3600.0
         base = month * MONTH_SECONDS
         done: list[int] = []
+        dialled_at: list[float] = []
         if c.seats == 0:
             n = 0
         days = c.days_per_month
@@ -133,13 +138,16 @@ class CallCentre:
                 limit = n
             if state["next"] < limit:
                 for _ in range(c.seats):
-                    self.env.process(self._agent(end, limit, handle, state, done, result))
+                    self.env.process(self._agent(end, limit, handle, state, done, dialled_at, result))
             yield self.env.timeout(end - self.env.now)
         # Let calls running at the last shift's end finish inside this month.
         placed = np.asarray(done, dtype=np.int64)
         result.placed = placed
         result.dialled = dial_list[placed] if done else np.zeros(0, dtype=np.int64)
         result.connected = connects[placed] if done else np.zeros(0, dtype=bool)
+        # More than 30 shift days would run into the next month; its calls are dated on the month's last day.
+        day = (np.asarray(dialled_at, dtype=np.float64) - base) // DAY_SECONDS
+        result.placed_day = np.minimum(day, MONTH_DAYS - 1).astype(np.int16)
 
     def _agent(
         self,
@@ -148,6 +156,7 @@ class CallCentre:
         handle: list[float],
         state: dict[str, int],
         done: list[int],
+        dialled_at: list[float],
         result: MonthCalls,
     ):  # type: ignore[no-untyped-def]
         env = self.env
@@ -159,6 +168,7 @@ class CallCentre:
                     i = state["next"]
                     state["next"] = i + 1
                     done.append(i)
+                    dialled_at.append(env.now)
                     yield env.timeout(handle[i])
                 result.busy_seconds += env.now - began
             # Leaving the with-block gave the seat back: a waiting hotline caller (priority 0)

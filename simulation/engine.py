@@ -23,8 +23,11 @@ import numpy as np
 import simpy
 
 from .arrears import step_arrears, suspended
-from .callcentre import MONTH_SECONDS, CallCentre, MonthCalls
+from optimizer.contact_history import outcome_codes
+
+from .callcentre import MONTH_DAYS, MONTH_SECONDS, CallCentre, MonthCalls
 from .config import SimConfig, build_config
+from .contact_log import ContactLog
 from .contacts import CALL, ContactPlan, channel_names, enforce_policy, row_outcomes
 from .errors import SimulationConfigError
 from .kpis import Recorder, RunResult
@@ -121,7 +124,8 @@ class Simulation:
         pop.handset_change = live & (u_hand < F32(cfg.usage.handset_change_prob))
         W = cfg.fatigue.window_months
         pop.contacts[t % W] = 0
-        view = MonthView(cfg, pop, t, cfg.budget_per_month, self.call_centre.capacity_per_month(), self.last_arpu)
+        view = MonthView(cfg, pop, t, cfg.budget_per_month, self.call_centre.capacity_per_month(), self.last_arpu,
+                         past_contacts=self.recorder.contact_logs)
         raw = self.strategy.plan(view, st["strategy"])
         if not isinstance(raw, ContactPlan):
             raise SimulationConfigError(
@@ -154,6 +158,7 @@ class Simulation:
         recover_u = u_accept[a_cust] / np.maximum(out.accept_prob[a_rows], F32(1e-12))
         self._apply_offers(t, a_cust, a_offer, recover_u)
         np.add.at(pop.contacts[t % W], r_cust, 1)
+        self.recorder.contacts(self._executed(t, plan, executed, out.reached, accepted, call_rows, calls))
         pop.ever_dialed[calls.dialled] = True
         pop.ever_connected[calls.dialled[calls.connected]] = True
         pop.ever_accepted[a_cust] = True
@@ -238,6 +243,17 @@ class Simulation:
             self.recorder.inbound_waits.append(np.asarray(calls.inbound_waits))
         if calls.inbound_abandon_waits:
             self.recorder.inbound_abandon_waits.append(np.asarray(calls.inbound_abandon_waits))
+
+    @staticmethod
+    def _executed(t: int, plan: ContactPlan, executed: np.ndarray, reached: np.ndarray, accepted: np.ndarray,
+                  call_rows: np.ndarray, calls: MonthCalls) -> ContactLog:
+        """The month's executed rows in plan order: calls dated on the day a seat dialled them,
+        the other channels on the month's first day (they go out at once)."""
+        day = np.full(len(plan), t * MONTH_DAYS, np.int32)
+        day[call_rows[calls.placed]] += calls.placed_day
+        rows = np.flatnonzero(executed)
+        return ContactLog(plan.customer[rows], plan.offer[rows], plan.channel[rows], day[rows],
+                          outcome_codes(reached[rows], accepted[rows]))
 
     # ------------------------------------------------------------------ effects
     def _apply_offers(self, t: int, cust: np.ndarray, offer: np.ndarray, recover_u: np.ndarray) -> None:

@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from scipy import stats
 
 from .base import CustomerBase
 from .config import SimConfig
+from .contact_log import ContactLog
 from .engine import Simulation
 from .errors import SimulationConfigError
 from .kpis import RunResult
@@ -60,6 +61,8 @@ class ExperimentResult:
 
     totals: pd.DataFrame
     timeseries: pd.DataFrame
+    #: (replication, strategy) -> the contacts that run executed (simulation.contact_log)
+    contacts: dict[tuple[int, str], ContactLog] = field(default_factory=dict)
 
     @property
     def strategies(self) -> list[str]:
@@ -207,12 +210,13 @@ def run_experiment(
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_run_one, *zip(*tasks)))
-    tot_rows, series = [], []
+    tot_rows, series, contacts = [], [], {}
     for rep, label, res in results:
         tot_rows.append({"replication": rep, "strategy": label, **res.totals})
         series.append(res.timeseries.assign(replication=rep, strategy=label))
+        contacts[(rep, label)] = res.contacts
     totals = pd.DataFrame(tot_rows)
     ts = pd.concat(series, ignore_index=True)
     front = ["replication", "strategy", "month"]
     ts = ts[front + [c for c in ts.columns if c not in front]]
-    return ExperimentResult(totals, ts)
+    return ExperimentResult(totals, ts, contacts)

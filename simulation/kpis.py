@@ -8,13 +8,14 @@ initial customer: it compares strategies on the same base, it is not a lifetime 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .config import SimConfig
+from .contact_log import ContactLog
 from .stages import STAGE_NAMES, TIER_NAMES
 
 __all__ = ["TOTAL_KPIS", "Recorder", "RunResult"]
@@ -61,11 +62,12 @@ TOTAL_KPIS: tuple[str, ...] = (
 
 @dataclass
 class RunResult:
-    """One replication of one strategy: monthly time series and totals."""
+    """One replication of one strategy: monthly time series, totals and the contacts executed."""
 
     strategy: str
     timeseries: pd.DataFrame
     totals: dict[str, float]
+    contacts: ContactLog = field(default_factory=ContactLog.empty)
 
 
 class Recorder:
@@ -77,9 +79,14 @@ class Recorder:
         self.inbound_waits: list[np.ndarray] = []
         # Waits of hotline callers who hung up (time until they did); the engine appends.
         self.inbound_abandon_waits: list[np.ndarray] = []
+        # One block per month of the contacts executed (simulation.contact_log).
+        self.contact_logs: list[ContactLog] = []
 
     def month(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
+
+    def contacts(self, log: ContactLog) -> None:
+        self.contact_logs.append(log)
 
     def finish(self, strategy: str, final: dict[str, float]) -> RunResult:
         ts = pd.DataFrame(self.rows)
@@ -125,7 +132,7 @@ class Recorder:
             tot[f"exits_{s}"] = float(ts[f"exits_{s}"].sum())
         for k in TIER_NAMES:
             tot[f"exits_{k}"] = float(ts[f"exits_{k}"].sum())
-        return RunResult(strategy, ts, tot)
+        return RunResult(strategy, ts, tot, ContactLog.concat(self.contact_logs))
 
 
 def _ratio(a: float, b: float) -> float:

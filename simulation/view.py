@@ -10,11 +10,13 @@ before it can be treated, as the sources insist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
 
 from .config import SimConfig
+from .contact_log import ContactLog
 from .contacts import channel_names
 from .population import Population
 from .stages import ACQUISITION, DECLINE, GROWTH, MATURITY, STAGE_NAMES, TIER_NAMES
@@ -55,6 +57,7 @@ class MonthView:
         budget: float,
         call_capacity: int,
         last_arpu: np.ndarray,
+        past_contacts: Sequence[ContactLog] = (),
     ) -> None:
         self.config = cfg
         self.month = month
@@ -64,6 +67,7 @@ class MonthView:
         self.channel_names = channel_names(cfg)
         self._pop = pop
         self._last_arpu = last_arpu
+        self._past_contacts = tuple(past_contacts)
 
     @property
     def slots(self) -> int:
@@ -72,6 +76,11 @@ class MonthView:
     @cached_property
     def live(self) -> np.ndarray:
         return self._pop.stage < 4
+
+    @cached_property
+    def past_contacts(self) -> ContactLog:
+        """Every contact executed in the months before this one, with its day and outcome."""
+        return ContactLog.concat(self._past_contacts)
 
     @cached_property
     def eligible(self) -> np.ndarray:

@@ -16,6 +16,11 @@ for the plan that maximises expected net value subject to that month's limits:
 * one contact per customer per month (the engine's rule), customers at the contact cap
   excluded, and fatigue priced into each option's contact cost (contact history).
 
+It plans the simulator's own scenarios (``retention_default``), whose contact rule is the
+engine's fatigue cap over reached contacts, not an optimizer contact window (which counts
+every contact), so it builds no window. A planner's scenario with ``contact_policy.windows``
+runs through ``scenarios.monthly``, which counts them over ``MonthView.past_contacts``.
+
 ``mip_gap`` defaults to 0.5%: the budget row is a knapsack over hundreds of near-identical
 options, where proving the last 0.1% (about one contact's value) takes HiGHS tens of
 seconds a month and changes nothing that the simulation can measure.

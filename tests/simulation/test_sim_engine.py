@@ -271,3 +271,38 @@ def test_exits_are_counted_by_stage_and_tier_including_cancellations() -> None:
     by_tier = ts[[f"exits_{k}" for k in ("premium", "loyal", "potential", "newborn", "flea")]].sum(axis=1)
     assert ts["cancellations"].sum() > 0
     assert (by_stage == exits).all() and (by_tier == exits).all()
+
+
+class _CallsAndTexts:
+    """Calls the first 150 live customers and texts the next 50, whatever the seats can place."""
+
+    name = "calls_and_texts"
+    uses_calls = True
+
+    def plan(self, view, rng):  # type: ignore[no-untyped-def]
+        live = np.flatnonzero(view.live)
+        offer = next(iter(view.offer_names))
+        calls = ContactPlan.build(view.config, live[:150], offer, "call")
+        texts = ContactPlan.build(view.config, live[150:200], offer, "sms")
+        return ContactPlan(*(np.concatenate([getattr(calls, k), getattr(texts, k)]) for k in ("customer", "offer", "channel")))
+
+
+def test_the_contact_log_is_every_executed_contact_dated_and_as_counted_in_the_kpis() -> None:
+    # more calls than one short shift a day places, so the log holds the placed calls only
+    cfg = build_config({**small_config(), "call_centre": {"seats": 1, "hours_per_day": 0.1}})
+    strategy = _CallsAndTexts()
+    first = Simulation(cfg, strategy, 11).run()
+    log, ts = first.contacts, first.timeseries
+    assert len(log) == (ts["contacts_planned"] - ts["calls_planned"] + ts["calls_dialled"]).sum() > 0
+    assert (ts["calls_planned"] > ts["calls_dialled"]).any()
+    counts = log.counts()
+    assert counts["accepted"] == first.totals["offers_accepted"]
+    assert counts["accepted"] + counts["declined"] == first.totals["contacts"]
+    calls = log.channel == 0
+    assert calls.sum() == first.totals["calls_dialled"]
+    month, day = np.divmod(log.day, 30)
+    assert (np.bincount(month, minlength=len(ts)) == ts["contacts_planned"] - ts["calls_planned"] + ts["calls_dialled"]).all()
+    assert (day[~calls] == 0).all() and day[calls].max() <= 21 and day[calls].max() > 0  # a call on the day a shift dialled it
+    again = Simulation(cfg, strategy, 11).run().contacts
+    for name in ("customer", "offer", "channel", "day", "outcome"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(log, name))
