@@ -1,6 +1,7 @@
 """Coupling limits: the constraints that tie many customers together, read off a scenario.
 
-Budget, ROI, channel capacity, offer limits and the scenario's ``rules``. A rule's filter is
+Budget, ROI, channel capacity, offer limits and the scenario's ``rules``; the same budget,
+ROI, capacity and offer limits again over each campaign's options (``campaigns:``). A rule's filter is
 a rule of :mod:`optimizer.rule_language` over the options, where a name is an option column,
 a derived measure (``spend``, ``expected_return``, ``net_value``) or a customer attribute
 (spread to that customer's options). A value the filter names that no option has is a typo
@@ -9,6 +10,7 @@ until shown otherwise: an error, or a warning in a template (``allow_unused``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +19,8 @@ import pandas as pd
 
 from .errors import HINT_CANDIDATES, InputError, did_you_mean, quote
 from .rule_language import Coded, Compare, FrameTable, Literal, Name, RuleError, mask, names_used, to_text
-from .scenario import Rule, Scenario
-from .tables import check_measure
+from .scenario import ChannelLimits, OfferLimits, Rule, Scenario
+from .tables import CAMPAIGN, check_measure
 
 __all__ = [
     "DERIVED_COLUMNS", "HINT_CANDIDATES", "CouplingLimit", "OptionTable", "coupling_limits", "did_you_mean",
@@ -156,45 +158,12 @@ def coupling_limits(
     customers_csv: bool,
     blocked_rows: pd.DataFrame | None,
 ) -> list[CouplingLimit]:
-    spend, ret = arrays["spend"], arrays["expected_return"]
-    limits: list[CouplingLimit] = []
-    if scenario.budget is not None:
-        limits.append(
-            CouplingLimit("budget", "budget", "<=", scenario.budget, spend, None, "yuan", "expected spend <= budget")
-        )
-    if scenario.min_roi is not None:
-        r = scenario.min_roi
-        limits.append(
-            CouplingLimit(
-                "min_roi", "roi", ">=", 0.0, _surplus(ret, spend, r), None, "yuan of surplus",
-                f"expected return >= {1 + r:g} x expected spend",
-            )
-        )
-    for k, channel_id in enumerate(channel_ids):
-        spec = scenario.channels[channel_id]
-        if spec.capacity is not None:
-            idx = np.flatnonzero(channel == k)
-            limits.append(
-                CouplingLimit(
-                    f"channel:{channel_id}", "channel_capacity", "<=", float(spec.capacity),
-                    np.ones(idx.size), idx, "contact", f"contacts through {channel_id} <= {spec.capacity}",
-                )
-            )
-    for k, offer_id in enumerate(offer_ids):
-        spec = scenario.offers[offer_id]
-        if all(v is None for v in (spec.max_targets, spec.min_targets, spec.budget, spec.min_roi)):
-            continue
-        idx = np.flatnonzero(offer == k)
-        ones = np.ones(idx.size)
-        if spec.max_targets is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:max_targets", "offer_max_targets", "<=", float(spec.max_targets), ones, idx, "target", f"customers given {offer_id} <= {spec.max_targets}"))
-        if spec.min_targets is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:min_targets", "offer_min_targets", ">=", float(spec.min_targets), ones, idx, "target", f"customers given {offer_id} >= {spec.min_targets}"))
-        if spec.budget is not None:
-            limits.append(CouplingLimit(f"offer:{offer_id}:budget", "offer_budget", "<=", spec.budget, spend[idx], idx, "yuan", f"expected spend on {offer_id} <= {spec.budget:g}"))
-        if spec.min_roi is not None:
-            r = spec.min_roi
-            limits.append(CouplingLimit(f"offer:{offer_id}:min_roi", "offer_roi", ">=", 0.0, ret[idx] - (1 + r) * spend[idx], idx, "yuan of surplus", f"return of {offer_id} >= {1 + r:g} x its spend"))
+    limits = _spend_limits(scenario.budget, scenario.min_roi, scenario.channels, scenario.offers, offer, channel, offer_ids,
+                           channel_ids, arrays, None)
+    for name, campaign in scenario.campaigns.items():
+        within = np.flatnonzero((table[CAMPAIGN] == name).to_numpy())
+        limits += _spend_limits(campaign.budget, campaign.min_roi, campaign.channels, campaign.offers, offer, channel, offer_ids,
+                                channel_ids, arrays, (name, within))
     for rule in scenario.rules:
         unmatched: list[tuple[str, Any]] = []
         mask = rule_mask(rule, table, customers, customer, arrays, unmatched=unmatched)
@@ -209,7 +178,7 @@ def coupling_limits(
             try:
                 measure = option_column(rule.sum, table, customers, customer, arrays).astype(np.float64)
             except (KeyError, ValueError, TypeError):
-                numeric = sorted([c for c in table.columns if c not in ("customer_id", "offer_id", "channel_id")] + list(DERIVED_COLUMNS))
+                numeric = sorted([c for c in table.columns if c not in ("customer_id", "offer_id", "channel_id", CAMPAIGN)] + list(DERIVED_COLUMNS))
                 raise InputError(f"sums {quote(rule.sum)}, which is not a numeric option column; use one of {', '.join(numeric)}", key=f"rules.{rule.name}.sum") from None
             if rule.sum in customers.columns and rule.sum not in table.columns and rule.sum not in arrays:
                 # option columns were checked with the table; a customer attribute only now that a rule sums it
@@ -226,6 +195,59 @@ def coupling_limits(
                 # sum_{match} m x <= s * sum_{all} m x, written over all options as m * (match - s)
                 limits.append(CouplingLimit(f"{rule.name}:{tag}", "rule_share", sense, 0.0, measure * (mask - share), None, unit, f"{what} {sense} {share:g} of the total"))
     return limits
+
+
+def _spend_limits(
+    budget: float | None, min_roi: float | None, channels: Mapping[str, ChannelLimits], offers: Mapping[str, OfferLimits],
+    offer: np.ndarray, channel: np.ndarray, offer_ids: tuple[str, ...], channel_ids: tuple[str, ...],
+    arrays: dict[str, np.ndarray], campaign: tuple[str, np.ndarray] | None,
+) -> list[CouplingLimit]:
+    """BUDGET, ROI, CAPACITY, OFFER-* over every option, or over one campaign's options.
+
+    ``campaign`` is (name, its options' positions); its limits are named and kinded like the
+    scenario's with a ``campaign:<name>:`` / ``campaign_`` prefix ("campaign:upsell:channel:call").
+    """
+    spend, ret = arrays["spend"], arrays["expected_return"]
+    if campaign is None:
+        prefix, kind, said, within = "", "", "", None
+    else:
+        prefix, kind, said, within = f"campaign:{campaign[0]}:", "campaign_", f"campaign {campaign[0]}: ", campaign[1]
+
+    def over(selected: np.ndarray) -> np.ndarray:
+        return selected if within is None else np.intersect1d(within, selected, assume_unique=True)
+
+    def limit(name: str, what: str, sense: str, rhs: float, coef: np.ndarray, index: np.ndarray | None, unit: str, description: str) -> None:
+        out.append(CouplingLimit(prefix + name, kind + what, sense, rhs, coef, index, unit, said + description))
+
+    out: list[CouplingLimit] = []
+    if budget is not None:
+        limit("budget", "budget", "<=", budget, spend if within is None else spend[within], within, "yuan", "expected spend <= budget")
+    if min_roi is not None:
+        surplus = _surplus(ret, spend, min_roi) if within is None else _surplus(ret[within], spend[within], min_roi)
+        limit("min_roi", "roi", ">=", 0.0, surplus, within, "yuan of surplus", f"expected return >= {1 + min_roi:g} x expected spend")
+    for k, channel_id in enumerate(channel_ids):
+        spec = channels.get(channel_id)
+        if spec is not None and spec.capacity is not None:
+            idx = over(np.flatnonzero(channel == k))
+            limit(f"channel:{channel_id}", "channel_capacity", "<=", float(spec.capacity), np.ones(idx.size), idx, "contact",
+                  f"contacts through {channel_id} <= {spec.capacity}")
+    for k, offer_id in enumerate(offer_ids):
+        offer_spec = offers.get(offer_id)
+        if offer_spec is None or not offer_spec.limited:
+            continue
+        idx = over(np.flatnonzero(offer == k))
+        ones = np.ones(idx.size)
+        name = f"offer:{offer_id}"
+        if offer_spec.max_targets is not None:
+            limit(f"{name}:max_targets", "offer_max_targets", "<=", float(offer_spec.max_targets), ones, idx, "target", f"customers given {offer_id} <= {offer_spec.max_targets}")
+        if offer_spec.min_targets is not None:
+            limit(f"{name}:min_targets", "offer_min_targets", ">=", float(offer_spec.min_targets), ones, idx, "target", f"customers given {offer_id} >= {offer_spec.min_targets}")
+        if offer_spec.budget is not None:
+            limit(f"{name}:budget", "offer_budget", "<=", offer_spec.budget, spend[idx], idx, "yuan", f"expected spend on {offer_id} <= {offer_spec.budget:g}")
+        if offer_spec.min_roi is not None:
+            r = offer_spec.min_roi
+            limit(f"{name}:min_roi", "offer_roi", ">=", 0.0, ret[idx] - (1 + r) * spend[idx], idx, "yuan of surplus", f"return of {offer_id} >= {1 + r:g} x its spend")
+    return out
 
 
 def _surplus(ret: np.ndarray, spend: np.ndarray, min_roi: float) -> np.ndarray:

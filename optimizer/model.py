@@ -21,6 +21,7 @@ expected return r_j = p_j v_j, net value n_j = r_j - s_j. x_j = 1 when option j 
     sum_{j: o(j)=o} (r_j - (1 + rho_o) s_j) x_j >= 0                                    (OFFER-ROI)
     sum_{j in F} m_j x_j <= / >= b                               for each rule (filter F, measure m)  (RULE)
     sum_j m_j ([j in F] - sigma) x_j <= / >= 0                   for each share rule    (SHARE)
+    BUDGET, ROI, CAPACITY, OFFER-* again with j restricted to q(j) = q    for each campaign q  (CAMPAIGN)
 
     x_j in {0, 1}
 

@@ -25,7 +25,7 @@ from .holdout import HoldoutSelection, select_holdout
 from .limits import DERIVED_COLUMNS, HINT_CANDIDATES, CouplingLimit, coupling_limits, did_you_mean, unused_name
 from .scenario import Scenario
 from .scenario_file import allowed_roots, check_inside, load_merged, validate
-from .tables import OPTION_KEYS, check_customers, check_options, read_id_list, read_table
+from .tables import CAMPAIGN, OPTION_KEYS, check_customers, check_options, read_id_list, read_table
 
 __all__ = ["CouplingLimit", "DERIVED_COLUMNS", "LinkedRows", "Problem", "ScenarioTables", "load_problem", "read_scenario_tables", "scenario_sources"]
 
@@ -144,6 +144,7 @@ class Problem:
             used = [str(v) for v in table[column].unique()]
             for name in sorted(set(getattr(scenario, key)) - set(used)):
                 unused_name(scenario, notes, f"{what} {quote(name)}", name, used, f"{key}.{name}")
+        _check_campaign_names(scenario, notes, table)
         if do_not_contact is None:
             do_not_contact = scenario.do_not_contact if isinstance(scenario.do_not_contact, list) else []
         dnc = frozenset(str(c) for c in do_not_contact)
@@ -251,7 +252,8 @@ class Problem:
 
     def plan_table(self, chosen: np.ndarray) -> pd.DataFrame:
         """The plan as the documented table: one row per chosen option, in input order
-        (a multi-wave plan: wave by wave, with a ``wave`` column)."""
+        (a multi-wave plan: wave by wave, with a ``wave`` column; options with a ``campaign``
+        column: with it, so that each budget owner can read their own rows)."""
         rows = np.flatnonzero(chosen)
         o = self.options.iloc[rows]
         return pd.DataFrame(
@@ -260,6 +262,7 @@ class Problem:
                 "customer_id": o["customer_id"].to_numpy(),
                 "offer_id": o["offer_id"].to_numpy(),
                 "channel_id": o["channel_id"].to_numpy(),
+                **({CAMPAIGN: o[CAMPAIGN].to_numpy()} if CAMPAIGN in o.columns else {}),
                 "p_accept": o["p_accept"].to_numpy(),
                 "expected_value": self.expected_return[rows],
                 "expected_cost": self.spend[rows],
@@ -268,6 +271,25 @@ class Problem:
                 "offer_cost": o["offer_cost"].to_numpy(),
             }
         )
+
+
+def _check_campaign_names(scenario: Scenario, notes: list[str], table: pd.DataFrame) -> None:
+    """Every campaign, and every channel and offer a campaign limits, must have options:
+    a misspelt campaign is a budget that silently holds over nothing."""
+    if not scenario.campaigns:
+        return
+    used = [str(v) for v in pd.unique(table[CAMPAIGN]) if v != ""]
+    for name, campaign in scenario.campaigns.items():
+        mine = table.loc[(table[CAMPAIGN] == name).to_numpy()]
+        if not len(mine):
+            unused_name(scenario, notes, f"no option has campaign {quote(name)}", name, used, f"campaigns.{name}")
+            continue
+        for column, key, what, names in (("channel_id", "channels", "uses channel", campaign.channels),
+                                         ("offer_id", "offers", "has offer", campaign.offers)):
+            present = [str(v) for v in pd.unique(mine[column])]
+            for other in sorted(set(names) - set(present)):
+                unused_name(scenario, notes, f"no option of campaign {quote(name)} {what} {quote(other)}", other, present,
+                            f"campaigns.{name}.{key}.{other}")
 
 
 def _check_do_not_contact(scenario: Scenario, notes: list[str], dnc: frozenset[str], known: pd.Series) -> None:
@@ -361,7 +383,7 @@ def read_scenario_tables(scenario: Scenario, base: Path, scenario_file: str | Pa
         raise InputError("give 'options' (a table path) or 'synthetic' (the demo generator)", file=str(scenario_file), key="options")
     else:
         options_path = inside(scenario.options, "options")
-        options = read_table(options_path, categories=OPTION_KEYS)
+        options = read_table(options_path, categories=(*OPTION_KEYS, CAMPAIGN))
         options_file = str(options_path)
         sources["options"] = sha256_file(options_path)
         if scenario.customers is not None:

@@ -20,6 +20,7 @@ from .holdout import summary_line as holdout_line
 from .problem import Problem
 from .result import SolveResult, Status
 from .risk import plan_risk
+from .tables import CAMPAIGN
 from .verify import Verification
 
 __all__ = ["jsonable", "plan_csv", "summarise", "summary_text", "write_outputs", "print_summary", "print_warnings", "printable", "ATTRIBUTES"]
@@ -109,6 +110,10 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
             for w in s.waves
         ]
         summary["linked_rows"] = {rows.kind: int(rows.rhs.size) for rows in problem.linked}
+    if CAMPAIGN in problem.options.columns:
+        notes += _campaign_notes(problem)
+        if result.has_plan:
+            summary["campaigns"] = _campaigns(problem, result)
     if problem.history is not None:
         summary["contact_history"] = problem.history.describe()
     if problem.window_effects:
@@ -153,6 +158,55 @@ def summarise(problem: Problem, result: SolveResult, verification: Verification 
         "python": platform.python_version(),
     }
     return summary
+
+
+#: What each figure of summary.json's ``campaigns`` block is, and its unit.
+CAMPAIGN_UNITS = {
+    "contacts": "planned contacts (count)",
+    "customers_contacted": "customers with at least one planned contact of the campaign (count)",
+    "expected_spend": "yuan, expected: contact cost plus p_accept x offer cost, summed over the campaign's contacts",
+    "expected_return": "yuan, expected: p_accept x value, summed over the campaign's contacts",
+    "expected_net_value": "yuan, expected: expected_return - expected_spend",
+    "budget_limits.shadow_price": "yuan of expected net value per yuan of the campaign's budget (LP dual, or the Lagrangian multiplier in decompose mode)",
+}
+
+
+def _campaigns(problem: Problem, result: SolveResult) -> dict[str, Any]:
+    """Per campaign of the options (a blank one is ``""``): what the plan spends and returns there, and its budget's price."""
+    plan, s = result.plan, problem.scenario
+    prices = {lim.name: lim for lim in result.limits}
+    waves = [f"{w.name}:" for w in s.waves] or [""]
+    rows = []
+    for name in sorted({str(v) for v in pd.unique(problem.options[CAMPAIGN])} | set(s.campaigns)):
+        mine = plan[(plan[CAMPAIGN] == name).to_numpy()]
+        spend, ret = float(mine["expected_cost"].sum()), float(mine["expected_value"].sum())
+        own = s.campaigns.get(name)
+        budgets = [prices[f"{w}campaign:{name}:budget"] for w in waves if f"{w}campaign:{name}:budget" in prices]
+        rows.append({
+            "name": name, "own_limits": own is not None, "contacts": int(len(mine)), "customers_contacted": int(mine["customer_id"].nunique()),
+            "expected_spend": spend, "expected_return": ret, "expected_net_value": ret - spend,
+            "budget": None if own is None else own.budget,
+            "budget_limits": [{"limit": b.name, "usage": b.usage, "amount": b.limit, "binding": b.binding,
+                               "shadow_price": _finite(b.shadow_price)} for b in budgets],
+        })
+    return {"what": "per value of the options' campaign column (\"\" is a blank one): the plan's contacts and money there; "
+                    "a campaign with own_limits false has only the scenario's limits", "units": CAMPAIGN_UNITS, "campaigns": rows}
+
+
+def _campaign_notes(problem: Problem) -> list[str]:
+    """Which options only the scenario's limits hold over: the budget owner should not assume a campaign budget there."""
+    values = problem.options[CAMPAIGN]
+    known = set(problem.scenario.campaigns)
+    loose = sorted({str(v) for v in pd.unique(values)} - known - {""})
+    notes = []
+    if loose and not known:
+        notes.append("the options have a campaign column and the scenario no campaigns: every campaign has only the scenario's limits")
+    elif loose:
+        notes.append(f"campaign(s) {', '.join(loose)} have no entry under campaigns: only the scenario's limits hold over their options")
+    blank = int((values == "").sum())
+    if blank:
+        notes.append(f"{blank:,} option(s) have a blank campaign: they belong to no campaign, and only the scenario's limits hold over them")
+    return notes
 
 
 def jsonable(value: Any) -> Any:
@@ -252,7 +306,7 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(emoji=False)  # limit names hold ":word:" ("campaign:up:budget"), which rich would turn into emoji
     status = summary["status"]
     colour = "green" if status == Status.OPTIMAL.value else "yellow" if summary.get("spend") is not None else "red"
     console.print(f"[bold]{_shown(summary['scenario'])}[/bold]: [{colour}]{status}[/{colour}]  ({_shown(summary['solver']['version'])}, "
@@ -315,6 +369,11 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     for wave in summary.get("waves", []):
         console.print(f"wave {_shown(wave['name'])} ({wave['date']}): {wave['contacts']:,} contacts, expected spend "
                       f"{wave['expected_spend']:,.2f} yuan, expected return {wave['expected_return']:,.2f} yuan")
+    for campaign in (summary.get("campaigns") or {}).get("campaigns", []):
+        prices = ", ".join(f"{_shown(b['limit'])} {b['shadow_price']:,.4g} yuan/yuan" for b in campaign["budget_limits"] if b["shadow_price"] is not None)
+        console.print(f"campaign {_shown(campaign['name'] or '(blank)')}: {campaign['contacts']:,} contacts, expected spend "
+                      f"{campaign['expected_spend']:,.2f} yuan, expected return {campaign['expected_return']:,.2f} yuan, "
+                      f"expected net value {campaign['expected_net_value']:,.2f} yuan" + (f"; budget shadow price {prices}" if prices else ""))
     history = summary.get("contact_history")
     if history is not None:
         console.print(f"contact history {_shown(history['file'])}: {history['rows']:,} past contacts, plan date {history['plan_date']}"

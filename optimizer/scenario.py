@@ -27,12 +27,15 @@ from .rule_language import Expression, RuleError, from_mapping, parse
 __all__ = [
     "MAX_AMOUNT",
     "MAX_COUNT",
+    "Campaign",
     "Channel",
+    "ChannelLimits",
     "ContactPolicy",
     "ContactSequence",
     "ContactWindow",
     "Holdout",
     "Offer",
+    "OfferLimits",
     "Rule",
     "Scenario",
     "SimulatedCallCentre",
@@ -87,23 +90,63 @@ class StrictModel(BaseModel):
 _Strict = StrictModel  # the name the models below were written with
 
 
-class Channel(_Strict):
-    """A contact channel: outbound calls, SMS, app push, store..."""
+class ChannelLimits(_Strict):
+    """What a channel allows over many customers: the part of a channel a campaign can limit too."""
 
     capacity: int | None = Field(None, ge=0, le=MAX_COUNT, description="most contacts through this channel")
+
+
+class Channel(ChannelLimits):
+    """A contact channel: outbound calls, SMS, app push, store..."""
+
     max_per_customer: int | None = Field(
         None, ge=0, le=MAX_COUNT, description="contact policy: most contacts per customer through this channel"
     )
 
 
-class Offer(_Strict):
-    """An offer: data pack, bill-credit contract, handset contract..."""
+class OfferLimits(_Strict):
+    """An offer's targets, budget and ROI: the part of an offer a campaign can limit too."""
 
     max_targets: int | None = Field(None, ge=0, le=MAX_COUNT, description="most customers given this offer")
     min_targets: int | None = Field(None, ge=0, le=MAX_COUNT, description="fewest customers given this offer")
     budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="cap on this offer's expected spend")
     min_roi: float | None = Field(None, ge=-1, le=1000, description="this offer's return >= (1+min_roi)*spend")
+
+    @property
+    def limited(self) -> bool:
+        return any(v is not None for v in (self.max_targets, self.min_targets, self.budget, self.min_roi))
+
+
+class Offer(OfferLimits):
+    """An offer: data pack, bill-credit contract, handset contract..."""
+
     script: str | None = Field(None, max_length=200, description="what agents present: the script's name or id, carried into the contact lists")
+
+
+def _none_is_empty(value: Any) -> Any:
+    """`sms:` with nothing after it parses as None; it means "no limits on sms"."""
+    if isinstance(value, dict):
+        return {k: ({} if v is None else v) for k, v in value.items()}
+    return value
+
+
+class Campaign(_Strict):
+    """One department's campaign: limits over the options whose ``campaign`` column names it.
+
+    The scenario's own budget and limits still hold over every option, and the contact policy
+    (``max_contacts``, windows, sequences) is the customer's, shared by every campaign. A
+    channel's ``max_per_customer`` is contact policy, so a campaign limits only capacity.
+    """
+
+    budget: float | None = Field(None, ge=0, le=MAX_AMOUNT, description="yuan; this campaign's expected spend <= budget")
+    min_roi: float | None = Field(None, ge=-1, le=1000, description="this campaign's return >= (1+min_roi)*its spend")
+    channels: dict[str, ChannelLimits] = Field(default_factory=dict)
+    offers: dict[str, OfferLimits] = Field(default_factory=dict)
+
+    @field_validator("channels", "offers", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return _none_is_empty(value)
 
 
 class Rule(_Strict):
@@ -351,6 +394,9 @@ class Scenario(_Strict):
     )
     plan_date: datetime.date | None = Field(None, description="the day the plan's contacts are made (default: today)")
     waves: list[Wave] = Field(default_factory=list, description="dated waves planned jointly (optimizer.waves)")
+    campaigns: dict[str, Campaign] = Field(
+        default_factory=dict, description="limits per value of the options' campaign column; the contact policy is shared",
+    )
     holdout: Holdout | None = None
     solver: SolverSettings = SolverSettings()
     seed: int = Field(0, ge=0, le=MAX_SEED)
@@ -379,13 +425,10 @@ class Scenario(_Strict):
             raise ValueError("budget: {amount, confidence} needs an amount (yuan)")
         return {**data, "budget": spec["amount"], "budget_confidence": spec.get("confidence")}
 
-    @field_validator("channels", "offers", mode="before")
+    @field_validator("channels", "offers", "campaigns", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
-        # `sms:` with nothing after it parses as None; it means "no limits on sms".
-        if isinstance(value, dict):
-            return {k: ({} if v is None else v) for k, v in value.items()}
-        return value
+        return _none_is_empty(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
@@ -420,6 +463,7 @@ class Scenario(_Strict):
                 if value not in self.offers:
                     raise ValueError(f"contact_policy.sequences.{k}.{key}: {value!r} is not under 'offers'{did_you_mean(value, list(self.offers))}")
         self._check_waves()
+        self._check_campaigns()
         labels = [w.label for w in policy.all_windows] + [q.label for q in policy.sequences]
         twice = sorted({n for n in labels if labels.count(n) > 1})
         if twice:
@@ -445,6 +489,29 @@ class Scenario(_Strict):
                     if name not in known:
                         raise ValueError(f"waves.{k}.{key}: {name!r} is not under '{key}'{did_you_mean(name, list(known))}")
 
+    def _check_campaigns(self) -> None:
+        # a limit that can never bind is one the budget owner believes is there: refuse it
+        for name, campaign in self.campaigns.items():
+            key = f"campaigns.{name}"
+            if not name.strip() or name != name.strip() or ":" in name:
+                raise ValueError(f"{key}: a campaign name is the campaign column's text, not blank, without ':' "
+                                 "(limit names use it: campaign:<name>:budget) or spaces around it")
+            if campaign.budget is None and campaign.min_roi is None and not campaign.channels and not campaign.offers:
+                raise ValueError(f"{key}: sets no limit; give budget, min_roi, channels or offers, or remove it "
+                                 "(a campaign without an entry has the scenario's limits only)")
+            for channel_id, channel in campaign.channels.items():
+                if channel_id not in self.channels:
+                    raise ValueError(f"{key}.channels: {channel_id!r} is not under 'channels'{did_you_mean(channel_id, list(self.channels))}")
+                if channel.capacity is None:
+                    raise ValueError(f"{key}.channels.{channel_id}: sets no capacity (the only limit a campaign puts on a channel)")
+            for offer_id, offer in campaign.offers.items():
+                if offer_id not in self.offers:
+                    raise ValueError(f"{key}.offers: {offer_id!r} is not under 'offers'{did_you_mean(offer_id, list(self.offers))}")
+                if not offer.limited:
+                    raise ValueError(f"{key}.offers.{offer_id}: sets no limit; give max_targets, min_targets, budget or min_roi")
+                if offer.min_targets is not None and offer.max_targets is not None and offer.min_targets > offer.max_targets:
+                    raise ValueError(f"{key}.offers.{offer_id}: min_targets exceeds max_targets")
+
     def wave_scenario(self, k: int) -> "Scenario":
         """The scenario of wave ``k`` alone: its date as the plan date, its limits over the scenario's."""
         wave = self.waves[k]
@@ -466,6 +533,7 @@ class Scenario(_Strict):
         forcing = (
             self.contact_policy.min_contacts > 0
             or any(o.min_targets for o in self.offers.values())
+            or any(o.min_targets for c in self.campaigns.values() for o in c.offers.values())
             or any(r.min for r in self.rules if r.min and r.min > 0)
         )
         return not forcing

@@ -18,11 +18,14 @@ import pyarrow.parquet as pq
 from .errors import InputError, quote
 from .scenario import MAX_AMOUNT, MAX_COUNT, Scenario
 
-__all__ = ["OPTION_KEYS", "OPTION_NUMBERS", "read_table", "check_options", "check_customers", "check_measure", "read_id_list"]
+__all__ = ["CAMPAIGN", "OPTION_KEYS", "OPTION_NUMBERS", "read_table", "check_options", "check_customers", "check_measure", "read_id_list"]
 
 OPTION_KEYS = ("customer_id", "offer_id", "channel_id")
 OPTION_NUMBERS = ("p_accept", "value", "contact_cost", "offer_cost")
 CUSTOMER_LIMITS = ("max_contacts", "min_contacts")
+#: The one text option column besides the ids: which campaign an option belongs to (``campaigns:``).
+#: A blank cell is an option of no campaign, under the scenario's limits only.
+CAMPAIGN = "campaign"
 
 
 def read_table(path: str | Path, *, categories: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -147,6 +150,18 @@ def _categorical_ids(raw: pd.Series, file: str, is_csv: bool) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, pd.Index(categories.astype(str))), name=raw.name)
 
 
+def _campaigns(raw: pd.Series) -> pd.Series:
+    """The campaign column as categorical text, stripped, a blank or null cell as ``""`` (no campaign).
+
+    Categorical because a base repeats a handful of campaign names over millions of options."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        names = raw.cat.categories.astype("string").str.strip().fillna("").to_numpy(object)
+        text = np.append(names, "")[raw.cat.codes.to_numpy()]  # code -1 (a null cell) picks the appended ""
+    else:
+        text = raw.astype("string").str.strip().fillna("").to_numpy(object)
+    return pd.Series(pd.Categorical(text), name=CAMPAIGN)
+
+
 def _option_keys(table: pd.DataFrame) -> np.ndarray:
     """One int64 per option that is equal exactly when (customer_id, offer_id, channel_id) are."""
     key = np.zeros(len(table), np.int64)
@@ -178,9 +193,14 @@ def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool)
             file=file,
             column=missing[0],
         )
+    if scenario.campaigns and CAMPAIGN not in df.columns:
+        raise InputError(f"required column missing; the scenario's 'campaigns:' limits options by their {CAMPAIGN} column",
+                         file=file, column=CAMPAIGN)
     out = {c: _ids(df, c, file, is_csv) for c in OPTION_KEYS}
+    if CAMPAIGN in df.columns:
+        out[CAMPAIGN] = _campaigns(df[CAMPAIGN])
     for column in df.columns:
-        if column in OPTION_KEYS:
+        if column in OPTION_KEYS or column == CAMPAIGN:
             continue
         try:
             out[column] = _numeric(df, column, file, is_csv)
@@ -199,7 +219,7 @@ def check_options(df: pd.DataFrame, file: str, scenario: Scenario, is_csv: bool)
     for cost in ("contact_cost", "offer_cost"):
         _fail(out[cost] < 0, "costs must be >= 0", file, cost, is_csv)
     for column in out:
-        if column not in OPTION_KEYS:
+        if column not in OPTION_KEYS and column != CAMPAIGN:
             check_measure(out[column], file, column, is_csv)
     for column, known, key in (("offer_id", scenario.offers, "offers"), ("channel_id", scenario.channels, "channels")):
         unknown = ~out[column].isin(list(known)).to_numpy()

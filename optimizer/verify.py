@@ -15,6 +15,7 @@ pandas, in the model the option arrays with attributes spread by customer index.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,11 +23,12 @@ import pandas as pd
 
 from .problem import Problem
 from .rule_language import FrameTable, mask
-from .scenario import Rule
+from .scenario import ChannelLimits, OfferLimits, Rule
 
 __all__ = ["Verification", "verify_plan"]
 
 KEYS = ["customer_id", "offer_id", "channel_id"]
+CAMPAIGN = "campaign"  # the options' campaign column (the README's name, not the loader's constant)
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,13 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
             bad.append(f"{name}: {value:,.6g} breaks {sense} {bound:,.6g}")
 
     picked = plan[KEYS].astype(str).reset_index(drop=True)
+    # the campaign a plan row claims (plan.csv carries it), to hold against the options table's
+    claimed = plan[CAMPAIGN].fillna("").astype(str).str.strip().reset_index(drop=True) if CAMPAIGN in plan.columns else None
     dup = _repeats(picked)
     if dup.any():
         bad.append(f"{int(dup.sum())} plan row(s) repeat an option, e.g. {tuple(picked[dup].iloc[0])}")
         picked = picked[~dup].reset_index(drop=True)
+        claimed = None if claimed is None else claimed[~dup].reset_index(drop=True)
     at = _locate(problem.options, picked)
     missing = at < 0
     if missing.any():
@@ -156,14 +161,11 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         if both.any():
             bad.append(f"exclusion {a}+{b}: {int(both.sum())} customer(s) get both, e.g. {min(ids[both])}")
     for channel_id, channel in s.channels.items():
-        through = (rows["channel_id"] == channel_id).to_numpy()
-        on = rows[through]
-        if channel.max_per_customer is not None and len(on):
+        if channel.max_per_customer is not None:
+            through = (rows["channel_id"] == channel_id).to_numpy()
             worst = np.bincount(who[through], minlength=len(ids))
             if (worst > channel.max_per_customer).any():
                 bad.append(f"channel_policy:{channel_id}: {int((worst > channel.max_per_customer).sum())} customer(s) over {channel.max_per_customer}")
-        if channel.capacity is not None:
-            check(f"channel:{channel_id}", float(len(on)), "<=", channel.capacity)
 
     # over every plan row: a contact a window forbids is not an eligible option either, and is still a contact
     if windows:
@@ -176,18 +178,15 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         # a chance budget bounds the spend at its confidence, which is at least the mean
         held = spend if s.budget_confidence is None else _spend_at(rows, s.budget_confidence)
         check("budget", held, "<=", s.budget)
-    if s.min_roi is not None:
-        check("min_roi", ret - (1 + s.min_roi) * spend, ">=", 0.0)
-    for offer_id, offer in s.offers.items():
-        of = rows[rows["offer_id"] == offer_id]
-        if offer.max_targets is not None:
-            check(f"offer:{offer_id}:max_targets", float(len(of)), "<=", offer.max_targets)
-        if offer.min_targets is not None:
-            check(f"offer:{offer_id}:min_targets", float(len(of)), ">=", offer.min_targets)
-        if offer.budget is not None:
-            check(f"offer:{offer_id}:budget", float(of["spend"].sum()), "<=", offer.budget)
-        if offer.min_roi is not None:
-            check(f"offer:{offer_id}:min_roi", float(of["expected_return"].sum() - (1 + offer.min_roi) * of["spend"].sum()), ">=", 0.0)
+    _spend_checks(check, rows, "", None, s.min_roi, s.channels, s.offers)
+    if claimed is not None and CAMPAIGN in rows.columns:
+        moved = claimed[~missing].to_numpy() != rows[CAMPAIGN].astype(str).to_numpy()
+        if moved.any():
+            bad.append(f"{int(moved.sum())} plan row(s) name another campaign than the options table, e.g. {tuple(rows.loc[moved, KEYS].iloc[0])}")
+    for name, campaign in s.campaigns.items():
+        # the options table's campaign of each plan row, not the plan's own column: a plan cannot move spend out of a budget
+        mine = rows[(rows[CAMPAIGN] == name).to_numpy()]
+        _spend_checks(check, mine, f"campaign:{name}:", campaign.budget, campaign.min_roi, campaign.channels, campaign.offers)
     for rule in s.rules:
         measure = pd.Series(1.0, index=rows.index) if rule.sum is None else rows[rule.sum].astype(float)
         inside = float(measure[_where(rows, rule)].sum()) if len(rows) else 0.0
@@ -202,6 +201,30 @@ def verify_plan(problem: Problem, plan: pd.DataFrame, *, tolerance: float = 1e-6
         if rule.min_share is not None:
             check(f"{rule.name}:min_share", inside - rule.min_share * total, ">=", 0.0)
     return Verification(tuple(bad), usage, float(np.sum(rows["net_value"])), spend, ret)
+
+
+def _spend_checks(check: Callable[[str, float, str, float], None], rows: pd.DataFrame, prefix: str, budget: float | None,
+                  min_roi: float | None, channels: Mapping[str, ChannelLimits], offers: Mapping[str, OfferLimits]) -> None:
+    """BUDGET, ROI, CAPACITY, OFFER-* over ``rows`` (the whole plan, or one campaign's rows), named ``prefix`` + the limit."""
+    spend, ret = float(rows["spend"].sum()), float(rows["expected_return"].sum())
+    if budget is not None:
+        check(f"{prefix}budget", spend, "<=", budget)
+    if min_roi is not None:
+        check(f"{prefix}min_roi", ret - (1 + min_roi) * spend, ">=", 0.0)
+    for channel_id, channel in channels.items():
+        if channel.capacity is not None:
+            check(f"{prefix}channel:{channel_id}", float((rows["channel_id"] == channel_id).sum()), "<=", channel.capacity)
+    for offer_id, offer in offers.items():
+        of = rows[rows["offer_id"] == offer_id]
+        name = f"{prefix}offer:{offer_id}"
+        if offer.max_targets is not None:
+            check(f"{name}:max_targets", float(len(of)), "<=", offer.max_targets)
+        if offer.min_targets is not None:
+            check(f"{name}:min_targets", float(len(of)), ">=", offer.min_targets)
+        if offer.budget is not None:
+            check(f"{name}:budget", float(of["spend"].sum()), "<=", offer.budget)
+        if offer.min_roi is not None:
+            check(f"{name}:min_roi", float(of["expected_return"].sum() - (1 + offer.min_roi) * of["spend"].sum()), ">=", 0.0)
 
 
 def _window_violations(problem: Problem, planned: pd.DataFrame) -> list[str]:

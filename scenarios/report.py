@@ -86,9 +86,9 @@ class ReportData:
 
 
 def allocation(problem: Problem, plan: pd.DataFrame) -> pd.DataFrame:
-    """Contacts, expected acceptances and money by offer x channel x segment x stage."""
+    """Contacts, expected acceptances and money by (campaign x) offer x channel x segment x stage."""
     merged = plan.merge(problem.customers, on="customer_id", how="left")
-    keys = ["offer_id", "channel_id"] + [c for c in ("segment", "stage") if c in merged.columns]
+    keys = [c for c in ("campaign",) if c in merged.columns] + ["offer_id", "channel_id"] + [c for c in ("segment", "stage") if c in merged.columns]
     merged["net_value"] = merged["expected_value"] - merged["expected_cost"]
     table = merged.groupby(keys, observed=True).agg(
         contacts=("customer_id", "size"), expected_acceptances=("p_accept", "sum"), spend=("expected_cost", "sum"),

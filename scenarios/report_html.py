@@ -110,12 +110,29 @@ def _money(data: ReportData, charts: dict[str, str]) -> list[str]:
                                  ("segment", "segment", None)):
         if key in alloc.columns:
             parts += [f"<h3>By {label}</h3>", charts.get(key, ""), html_table(_money_table(alloc, key, label, required), MONEY_FORMATS)]
+    if "campaign" in alloc.columns:
+        parts += _by_campaign(data)
     parts += ["<h3>Expected spend by offer and channel</h3>", charts["heatmap"]]
     return parts
 
 
+def _by_campaign(data: ReportData) -> list[str]:
+    """Each campaign's money beside its own budget and what one more yuan of that budget is worth."""
+    table = _money_table(data.allocation.assign(campaign=data.allocation["campaign"].astype(str).replace("", "(blank)")), "campaign", "campaign")
+    own = {c["name"] or "(blank)": c for c in data.summary["campaigns"]["campaigns"]}
+    budgets = [own.get(name, {}).get("budget") for name in table["campaign"]]
+    prices = [next((b["shadow_price"] for b in own.get(name, {}).get("budget_limits", [])), None) for name in table["campaign"]]
+    table.insert(table.columns.get_loc("expected spend (yuan)") + 1, "campaign budget (yuan)", ["none" if b is None else number(b, 2) for b in budgets])
+    table["budget shadow price (yuan per yuan)"] = ["-" if p is None else price_text(p) for p in prices]
+    return ["<h3>By campaign</h3>",
+            '<p class="note">Each campaign\'s limits hold over its own options, the scenario\'s over all of them, and the contact '
+            "policy is the customer's, shared by every campaign. The shadow price is the expected net value one more yuan of "
+            "the campaign's budget would add; a campaign without a budget has only the scenario's limits.</p>",
+            html_table(table, MONEY_FORMATS)]
+
+
 def _allocation(data: ReportData) -> list[str]:
-    keys = [c for c in ("offer_id", "channel_id", "segment", "stage") if c in data.allocation.columns]
+    keys = [c for c in ("campaign", "offer_id", "channel_id", "segment", "stage") if c in data.allocation.columns]
     alloc = data.allocation[keys + ["contacts", "net_value", "spend", "expected_return", "expected_acceptances"]].rename(columns={
         "offer_id": "offer", "channel_id": "channel", "expected_acceptances": "expected acceptances", "spend": "expected spend (yuan)",
         "expected_return": "expected return (yuan)", "net_value": "expected net value (yuan)"})

@@ -116,13 +116,14 @@ def test_missing_required_column(tmp_path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_unknown_text_column_in_options(tmp_path: Path, fmt: str) -> None:
-    """Extra option columns are allowed only if numeric (rules sum them)."""
-    table = BASE_OPTIONS.assign(campaign=["spring"] * 5)
+    """Extra option columns are allowed only if numeric (rules sum them); `campaign` is the one text
+    column besides the ids (tests/optimizer/test_campaigns.py)."""
+    table = BASE_OPTIONS.assign(region=["spring"] * 5)
     scenario_path, options_path = write_case(tmp_path, table, fmt)
     with pytest.raises(
         InputError,
         match=where(
-            str(options_path), row_text(fmt, 1), "column 'campaign'", "'spring' is not a number", "must be numeric"
+            str(options_path), row_text(fmt, 1), "column 'region'", "'spring' is not a number", "must be numeric"
         ),
     ):
         load_problem(scenario_path)

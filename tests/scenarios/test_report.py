@@ -273,3 +273,29 @@ def test_a_chance_budget_and_a_holdout_are_in_the_headline_risk_and_holdout_sect
     # the baselines hold the same chance budget, as the verifier checks it
     assert report.comparison["verified"].all()
     assert 'id="holdout"' in page and 'id="power-statement"' in page and '<a href="holdout.csv">' in page
+
+
+def test_the_money_section_has_each_campaign_with_its_budget_and_its_price():
+    import io
+
+    import pandas as pd
+
+    from scenarios.inputs import ScenarioInputs
+
+    # upsell's 2.5 yuan take A (spend 2, net 8) and, in the LP, half of B: its budget is worth 3 yuan per yuan
+    options = pd.read_csv(io.StringIO(
+        "customer_id,offer_id,channel_id,p_accept,value,contact_cost,offer_cost,campaign\n"
+        "A,o,sms,1,10,2,0,upsell\nB,o,sms,1,4,1,0,upsell\nC,p,sms,1,6,1,0,retention\nD,p,sms,1,6,1,0,\n"
+    ), dtype=str, keep_default_na=False)
+    data = {"name": "two campaigns", "budget": 100, "channels": {"sms": {}}, "offers": {"o": {}, "p": {}},
+            "campaigns": {"upsell": {"budget": 2.5}}}
+    report = build_report(ScenarioInputs.from_tables(data, options), frontier_points=2, workers=1)
+    page = render_html(report)
+    section = page[page.index("<h3>By campaign</h3>"):]
+    section = section[:section.index("</table>")]
+    cells = [re.sub("<[^>]+>", "", row).strip() for row in re.findall(r"<tr>(.*?)</tr>", section)]
+    upsell = next(c for c in re.findall(r"<tr>(.*?)</tr>", section) if ">upsell<" in c)
+    values = [html.unescape(re.sub("<[^>]+>", "", v)) for v in re.findall(r"<td[^>]*>(.*?)</td>", upsell)]
+    assert values[0] == "upsell" and "2.50" in values and values[-1] == "3.00"
+    assert any("(blank)" in c for c in cells) and any("retention" in c and "none" in c for c in cells)
+    assert "campaign:upsell:budget" in page
