@@ -8,8 +8,13 @@ Dask test and by ``--scheduler``). From 1M customers (or with ``--from-parquet``
 written once with ``write_base`` into ``--cache`` (untimed) and read through the scenario path
 (``load_problem``), as a user's run would; ``load_seconds`` and ``load_rss_mb`` cover that read.
 
+Engine ``busy`` is the decomposition again with the other core kept busy by a CPU-bound
+process that the run starts itself after load (and stops after the solve): real planners
+share servers. Engine ``numpy_pass`` is the floor: one numpy pass over the option table
+(every customer's best option value, ``np.maximum.reduceat``).
+
     python benchmarks/bench_decompose.py --sizes 10000 100000 1000000
-    python benchmarks/bench_decompose.py --sizes 1000000 --engines decompose
+    python benchmarks/bench_decompose.py --sizes 1000000 --engines decompose busy numpy_pass
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 import yaml
 
 REFERENCES = {10_000: ("cbc", "highs"), 100_000: ("highs_lp",)}
+ALWAYS = ("busy", "numpy_pass")  # at every size, beside the decomposition
 PARQUET_FROM = 1_000_000  # from this size the base is read from Parquet, as a user's would be
 DEFAULT_CACHE = "/tmp/campaignlab-bench"
 
@@ -84,18 +90,32 @@ def one_run(size: int, engine: str, seed: int, time_limit: float, scheduler: str
     from optimizer.solvers import get_backend
     from optimizer.solvers.base import SolveOptions
 
-    jit_seconds = _warm_up() if engine == "decompose" else 0.0
+    jit_seconds = _warm_up() if engine in ("decompose", "busy") else 0.0
     start = time.perf_counter()
     problem = load(size, seed, scenario)
     load_seconds = time.perf_counter() - start
     load_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if engine == "busy" else None
     start = time.perf_counter()
     gap, plan, extra = None, None, {}
-    if engine in ("decompose", "highs"):
-        r = solve_decomposed(problem, time_limit=time_limit, scheduler=scheduler) if engine == "decompose" else solve(problem, time_limit=time_limit)
-        seconds = time.perf_counter() - start
+    if engine in ("decompose", "busy", "highs"):
+        try:
+            r = solve(problem, time_limit=time_limit) if engine == "highs" else solve_decomposed(problem, time_limit=time_limit, scheduler=scheduler)
+            seconds = time.perf_counter() - start
+        finally:
+            if hog is not None:
+                hog.kill()
+                hog.wait()
         objective, bound, status, gap, extra = r.objective_value, r.bound, r.status.value, r.gap, r.extra
         plan = r.chosen if r.has_plan else None
+    elif engine == "numpy_pass":
+        import numpy as np
+
+        starts = np.searchsorted(problem.customer, np.arange(problem.n_customers))
+        start = time.perf_counter()
+        best = np.maximum.reduceat(problem.net_value, starts)
+        seconds = time.perf_counter() - start
+        objective, bound, status = float(np.maximum(best, 0.0).sum()), None, "one pass"
     elif engine == "cbc":
         raw = get_backend("cbc").solve_mip(build_model(problem), SolveOptions(time_limit=time_limit, mip_gap=1e-6))
         seconds = time.perf_counter() - start
@@ -132,7 +152,7 @@ def main() -> None:
         return
     rows, measured = [], {}
     for size in args.sizes:
-        engines = args.engines or ["decompose", *REFERENCES.get(size, ())]
+        engines = args.engines or ["decompose", *ALWAYS, *REFERENCES.get(size, ())]
         parquet = args.from_parquet or size >= PARQUET_FROM
         scenario = ["--scenario", str(cached_scenario(size, args.seed, args.cache))] if parquet else []
         runs = {}
@@ -150,14 +170,14 @@ def main() -> None:
         for engine, r in runs.items():
             ratio = diff = ""
             if dec and engine != "decompose" and dec["seconds"] > 0:
-                ratio = f"{r['seconds'] / dec['seconds']:.1f}x"
-                if r["objective"] is not None and dec["objective"] is not None:
+                ratio = f"{r['seconds'] / dec['seconds']:.2f}x"
+                if r["objective"] is not None and dec["objective"] is not None and engine != "numpy_pass":
                     diff = f"{(dec['objective'] - r['objective']) / max(1.0, abs(r['objective'])):+.2e}"
             rows.append((f"{size:,}", f"{r['options']:,}", engine, r["status"], f"{r['load_seconds']:.1f}",
-                         f"{r['load_rss_mb']:.0f}", f"{r['seconds']:.2f}", f"{r['peak_rss_mb']:.0f}", "-" if r["objective"] is None else f"{r['objective']:,.2f}",
+                         f"{r['load_rss_mb']:.0f}", f"{r['seconds']:.2f}", f"{r['verify_peak_rss_mb']:.0f}", "-" if r["objective"] is None else f"{r['objective']:,.2f}",
                          "-" if r["bound"] is None else f"{r['bound']:,.2f}", "-" if r["gap"] is None else f"{r['gap']:.2e}",
                          {True: "yes", False: "NO", None: "-"}[r["verified"]], ratio, diff))
-    head = ("customers", "options", "engine", "status", "load s", "load RSS MiB", "seconds", "peak RSS MiB", "objective",
+    head = ("customers", "options", "engine", "status", "load s", "load RSS MiB", "seconds", "peak RSS MiB (verify incl.)", "objective",
             "bound", "gap", "verified", "time vs decompose", "decompose obj rel diff")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
@@ -170,27 +190,34 @@ def main() -> None:
 
 
 def target_report(measured: dict[int, dict[str, dict]]) -> list[str]:
-    """Issue 3's targets against what this run measured: one line each, met or missed."""
+    """The speed targets (issue 14) against what this run measured: one line each, met or MISSED."""
     lines = []
 
     def check(what: str, value: float, limit: float, sense: str, shown: str) -> None:
         met = value <= limit if sense == "<=" else value >= limit
         lines.append(f"target {what}: {shown} ({'met' if met else 'MISSED'}; target {sense} {limit:g})")
 
-    for size, seconds, rss in ((1_000_000, 15.0, 4096.0), (10_000_000, 180.0, 16384.0)):
-        dec = measured.get(size, {}).get("decompose")
+    for size, seconds, rss, load in ((1_000_000, 5.0, None, None), (10_000_000, 60.0, 8192.0, 30.0)):
+        runs = measured.get(size, {})
+        dec = runs.get("decompose")
         if dec:
-            check(f"{size:,} seconds", dec["seconds"], seconds, "<=", f"{dec['seconds']:.1f} s")
-            check(f"{size:,} peak RSS", dec["peak_rss_mb"], rss, "<=", f"{dec['peak_rss_mb']:,.0f} MiB")
+            check(f"{size:,} seconds after load (quiet)", dec["seconds"], seconds, "<=", f"{dec['seconds']:.1f} s")
             if dec["gap"] is not None:
-                check(f"{size:,} certified gap", dec["gap"], 1e-5, "<=", f"{dec['gap']:.2e}")
+                check(f"{size:,} certified gap", dec["gap"], 1e-6, "<=", f"{dec['gap']:.2e}")
+            if rss is not None:
+                check(f"{size:,} peak RSS with verification", dec["verify_peak_rss_mb"], rss, "<=", f"{dec['verify_peak_rss_mb']:,.0f} MiB")
+            if load is not None:
+                check(f"{size:,} load seconds", dec["load_seconds"], load, "<=", f"{dec['load_seconds']:.1f} s")
+            if "busy" in runs:
+                ratio = runs["busy"]["seconds"] / dec["seconds"]
+                check(f"{size:,} other core busy / quiet", ratio, 2.0, "<=", f"{runs['busy']['seconds']:.1f} s, {ratio:.2f}x")
     runs = measured.get(10_000, {})
     if "decompose" in runs and "cbc" in runs:
         dec, cbc = runs["decompose"], runs["cbc"]
-        check("10,000 speed-up over PuLP+CBC", cbc["seconds"] / dec["seconds"], 300.0, ">=", f"{cbc['seconds'] / dec['seconds']:.1f}x")
+        check("10,000 speed-up over PuLP+CBC", cbc["seconds"] / dec["seconds"], 100.0, ">=", f"{cbc['seconds'] / dec['seconds']:.1f}x")
         if cbc["objective"] is not None and dec["objective"] is not None:
             diff = abs(dec["objective"] - cbc["objective"]) / max(1.0, abs(cbc["objective"]))
-            check("10,000 objective against CBC", diff, 1e-5, "<=", f"{diff:.2e} relative")
+            check("10,000 objective against CBC", diff, 1e-6, "<=", f"{diff:.2e} relative")
     return lines
 
 
