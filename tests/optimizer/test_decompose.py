@@ -40,7 +40,7 @@ def random_problem(n: int, seed: int, *, tight_roi: bool = False, min_contacts: 
     return Problem.from_tables(Scenario.model_validate(spec), options, customers)
 
 
-def check_against_exact(problem: Problem) -> None:
+def check_against_exact(problem: Problem):  # type: ignore[no-untyped-def]
     exact = solve(problem)
     dec = solve_decomposed(problem, gap=1e-6)
     assert exact.status is Status.OPTIMAL, exact.message
@@ -54,6 +54,7 @@ def check_against_exact(problem: Problem) -> None:
     # anyone can recompute the bound from the reported shadow prices
     prices = {lim.name: lim.shadow_price for lim in dec.limits}
     assert lagrangian_bound(problem, prices) == dec.bound
+    return dec
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -201,3 +202,30 @@ def test_coupling_matrix_is_the_coo_matrix_of_the_limits() -> None:
     mine = coupling_matrix(problem, sign)
     assert np.array_equal(mine.indptr, coo.indptr) and np.array_equal(mine.indices, coo.indices)
     assert np.array_equal(mine.data, coo.data)
+
+
+def test_dual_started_from_a_sample_agrees_with_exact(monkeypatch) -> None:
+    # every size warm-starts here: the start moves the multipliers' path, never the certificate
+    from optimizer.decompose import solve as decomposition
+
+    monkeypatch.setattr(decomposition, "WARM_FROM", 0)
+    problem = random_problem(2000, 8)
+    start = decomposition._sample_prices(problem, decomposition._row_scale(problem), np.full(len(problem.limits), 1e6), None)
+    assert start.any(), "the sample priced no limit"
+    first = check_against_exact(problem)
+    again = solve_decomposed(problem, gap=1e-6)
+    assert np.array_equal(first.chosen, again.chosen) and first.bound == again.bound
+
+
+def test_sample_prices_are_near_the_whole_base_prices(monkeypatch) -> None:
+    from optimizer.decompose import solve as decomposition
+
+    monkeypatch.setattr(decomposition, "WARM_FROM", 10_000)
+    problem = random_problem(10_000, 5)  # a sample of 500 customers
+    m = len(problem.limits)
+    top = float(np.max(np.abs(problem.net_value)))
+    start = decomposition._sample_prices(problem, decomposition._row_scale(problem), np.full(m, top), None)
+    result = solve_decomposed(problem, gap=1e-3)  # its bound: the dual to 1e-5, recovery cut short
+    cold, warm = lagrangian_bound(problem, np.zeros(m)), lagrangian_bound(problem, start)
+    # the sample's prices close almost all of the distance from L(0) to the certified bound
+    assert warm - result.bound <= 0.02 * (cold - result.bound), (cold, warm, result.bound)
