@@ -167,18 +167,41 @@ def test_walk_matches_brute_force() -> None:
                 assert sol.regret[j] == (pytest.approx(expect, abs=1e-12) if alternatives else np.inf)
 
 
-def test_walk_sums_do_not_depend_on_threads() -> None:
-    """Partial sums are taken per fixed block of customers, so any thread count gives the same bits."""
+def test_plan_and_bound_do_not_depend_on_threads_or_a_busy_core(monkeypatch) -> None:
+    """Partial sums are taken per fixed block of customers, so any thread count, any schedule and
+    a core slowed by another process give the same bits: the same plan and the same bound."""
+    import subprocess
+    import sys
+
     import numba
 
-    problem = random_problem(3 * 4096 + 17, 4)
+    from optimizer.decompose import subproblem
+
+    # three blocks run in parallel here (by default so few blocks run in one thread)
+    monkeypatch.setattr(subproblem, "PARALLEL_BLOCKS", 1)
+    problem = random_problem(3 * subproblem.BLOCK + 17, 4)
     multipliers = np.linspace(0.0, 0.5, len(problem.limits))
-    results = []
-    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+    threads = numba.config.NUMBA_NUM_THREADS
+    bounds = []
+    try:
+        numba.set_num_threads(1)
+        bounds.append(lagrangian_bound(problem, multipliers))
+        alone = solve_decomposed(problem, gap=1e-3)
         numba.set_num_threads(threads)
-        results.append(lagrangian_bound(problem, multipliers))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    assert results[0] == results[1]
+        for chunk in (0, 1):  # static halves, then blocks taken as threads free up
+            monkeypatch.setattr(subproblem, "CHUNK", chunk)
+            bounds.append(lagrangian_bound(problem, multipliers))
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            busy = solve_decomposed(problem, gap=1e-3)
+        finally:
+            hog.kill()
+            hog.wait()
+    finally:
+        numba.set_num_threads(threads)
+    assert bounds[0] == bounds[1] == bounds[2]
+    assert alone.bound == busy.bound and np.array_equal(alone.chosen, busy.chosen)
+    assert alone.extra["dual_iterations"] == busy.extra["dual_iterations"]
 
 
 def test_coupling_matrix_is_the_coo_matrix_of_the_limits() -> None:
