@@ -10,7 +10,7 @@ until shown otherwise: an error, or a warning in a template (``allow_unused``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,28 +78,41 @@ def option_column(
 
 
 class OptionTable:
-    """The options as a rule-language table: option columns, derived measures, customer attributes."""
+    """The options as a rule-language table: option columns, derived measures, customer attributes.
 
-    def __init__(self, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+    ``codes`` maps an option column to codes the problem already holds for it (offer and
+    channel positions, with their ids): a text column of 9M options costs seconds to factorise.
+    """
+
+    def __init__(self, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray],
+                 codes: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None) -> None:
         self.table, self.customers, self.customer, self.arrays = table, customers, customer, arrays
+        self.codes = dict(codes or {})
         self.names = list(dict.fromkeys([*map(str, table.columns), *arrays, *map(str, customers.columns)]))
 
     def __len__(self) -> int:
         return len(self.table)
 
     def column(self, name: str) -> Any:
+        if name in self.codes and name not in self.arrays:
+            positions, ids = self.codes[name]
+            return Coded(positions, np.asarray(ids, dtype=object))
         if name in self.arrays or name in self.table.columns:
             return option_column(name, self.table, self.customers, self.customer, self.arrays)
         attribute = self.customers[name]
         if isinstance(attribute.dtype, pd.CategoricalDtype):
             # spread the codes, not the text: 2 bytes per option instead of an object pointer
             return Coded(attribute.cat.codes.to_numpy()[self.customer], attribute.cat.categories.to_numpy(object))
+        if not pd.api.types.is_numeric_dtype(attribute.dtype) and not pd.api.types.is_bool_dtype(attribute.dtype):
+            # text: factorised over the customers, then spread (a tenth of the work of the options' copy)
+            positions, labels = pd.factorize(attribute, use_na_sentinel=True)
+            return Coded(positions[self.customer], np.asarray(labels, dtype=object))
         return attribute.to_numpy()[self.customer]
 
 
 def rule_mask(
     rule: Rule, table: pd.DataFrame, customers: pd.DataFrame, customer: np.ndarray, arrays: dict[str, np.ndarray],
-    *, unmatched: list[tuple[str, Any]] | None = None,
+    *, unmatched: list[tuple[str, Any]] | None = None, codes: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
 ) -> np.ndarray:
     """Options that match a rule's ``where`` filter; a blank or NaN attribute matches no comparison.
 
@@ -115,7 +128,7 @@ def rule_mask(
         if used and used <= attributes:
             matched = mask(tree, FrameTable(customers), unmatched=found)[customer]
         else:
-            matched = mask(tree, OptionTable(table, customers, customer, arrays), unmatched=found)
+            matched = mask(tree, OptionTable(table, customers, customer, arrays, codes), unmatched=found)
     except RuleError as exc:
         raise InputError(str(exc), key=f"rules.{rule.name}.where") from None
     if unmatched is not None:
@@ -164,9 +177,10 @@ def coupling_limits(
         within = np.flatnonzero((table[CAMPAIGN] == name).to_numpy())
         limits += _spend_limits(campaign.budget, campaign.min_roi, campaign.channels, campaign.offers, offer, channel, offer_ids,
                                 channel_ids, arrays, (name, within))
+    codes = {"offer_id": (offer, offer_ids), "channel_id": (channel, channel_ids)}
     for rule in scenario.rules:
         unmatched: list[tuple[str, Any]] = []
-        mask = rule_mask(rule, table, customers, customer, arrays, unmatched=unmatched)
+        mask = rule_mask(rule, table, customers, customer, arrays, unmatched=unmatched, codes=codes)
         for column, value in dict.fromkeys(unmatched):
             if _held_by_blocked(column, value, blocked_rows):
                 continue

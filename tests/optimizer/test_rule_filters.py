@@ -52,3 +52,33 @@ def test_a_bad_text_filter_fails_with_the_scenario() -> None:
         _limit("stag == 'decline'")
     with pytest.raises(InputError, match="rules.r.where.stage.*'stage' = 'declin' \\(did you mean 'decline'\\?\\)"):
         _limit("stage == 'declin' OR arpu > 1")
+
+
+def test_coded_columns_give_the_masks_of_the_text_columns() -> None:
+    # offer and channel positions the problem holds, and customer text factorised per customer
+    # rather than per option, must select exactly what the text itself selects
+    from optimizer.limits import rule_mask
+    from optimizer.rule_language import FrameTable, mask
+    from optimizer.scenario import Rule
+
+    rng = np.random.default_rng(3)
+    n_customers, n_options = 60, 400
+    stage = rng.choice(np.array(["growth", "decline", " ", None], dtype=object), n_customers)
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n_customers)], "stage": pd.Series(stage, dtype="str")})
+    customer = rng.integers(0, n_customers, n_options)
+    offer_ids, channel_ids = ("data_pack", "bill_credit", "unused"), ("sms", "call")
+    offer, channel = rng.integers(0, 2, n_options), rng.integers(0, 2, n_options).astype(np.int16)
+    table = pd.DataFrame({"offer_id": np.array(offer_ids, object)[offer], "channel_id": np.array(channel_ids, object)[channel]})
+    codes = {"offer_id": (offer, offer_ids), "channel_id": (channel, channel_ids)}
+    joined = table.assign(stage=stage[customer])
+    wheres = ["stage == 'decline' AND channel_id == 'call'", "stage != 'growth' OR offer_id IN ('bill_credit', 'unused')",
+              "channel_id != 'sms' AND stage IN ('growth', 'decline')", {"offer_id": "unused"}]
+    for where in wheres:
+        rule = Rule.model_validate({"name": "r", "where": where, "max": 1})
+        plain_found: list = []
+        coded_found: list = []
+        plain = mask(rule.filter, FrameTable(joined), unmatched=plain_found)  # the text, option by option
+        coded = rule_mask(rule, table, customers, customer, {}, unmatched=coded_found, codes=codes)
+        assert np.array_equal(plain, coded), where
+        assert plain_found == coded_found, where  # an id no option has is still reported
+    assert coded_found == [("offer_id", "unused")]
