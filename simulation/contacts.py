@@ -128,7 +128,7 @@ def _codes(names: list[str], value: str | np.ndarray, n: int, what: str) -> np.n
     for i, name in enumerate(names):
         out[values == name] = i
     if (out < 0).any():
-        name = np.unique(values[out < 0])[0]  # the first unknown name in sorted order, as before
+        name = np.unique(values[out < 0]).tolist()[0]  # the first unknown name in sorted order, as before
         raise SimulationConfigError(what, f"(={name!r}) is not configured; known: {names}")
     return out
 
