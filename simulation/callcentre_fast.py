@@ -65,10 +65,24 @@ def _push(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-
 
 @numba.njit(cache=True, nogil=True)
 def _pop(ht, hk, hp, st):  # type: ignore[no-untyped-def]
-    t, payload = ht[0], hp[0]
     n = st[0] - 1
     st[0] = n
     ht[0], hk[0], hp[0] = ht[n], hk[n], hp[n]
+    _sift_down(ht, hk, hp, n)
+
+
+@numba.njit(cache=True, nogil=True)
+def _replace_top(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
+    # Pop the next event and push this one in one sift: the same heap order as _pop + _push.
+    ht[0] = t
+    hk[0] = (priority << 56) | st[1]
+    hp[0] = (index << 4) | kind
+    st[1] += 1
+    _sift_down(ht, hk, hp, st[0])
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(ht, hk, hp, n):  # type: ignore[no-untyped-def]
     i = 0
     while True:
         child = 2 * i + 1
@@ -80,7 +94,6 @@ def _pop(ht, hk, hp, st):  # type: ignore[no-untyped-def]
             break
         _swap(ht, hk, hp, i, child)
         i = child
-    return t, payload
 
 
 @numba.njit(cache=True, nogil=True)
@@ -157,9 +170,20 @@ def month_events(  # type: ignore[no-untyped-def]
     now = now0
     _push(ht, hk, hp, st, now, URGENT, M_WAKE, 0)
     while st[0] > 0:
-        now, payload = _pop(ht, hk, hp, st)
+        now, payload = ht[0], hp[0]
         kind = payload & 15
         idx = payload >> 4
+        if kind == CALL_END:
+            # The common event: an agent ends a call and dials the next one.
+            d = idx // seats
+            if nxt < hi[d] and now < ends[d] and waiting == 0:
+                placed[n_placed] = nxt
+                placed_at[n_placed] = now
+                n_placed += 1
+                _replace_top(ht, hk, hp, st, now + handle[nxt], NORMAL, CALL_END, idx)
+                nxt += 1
+                continue
+        _pop(ht, hk, hp, st)
         grant = False  # a request was made or a seat freed: grant the head of the queue
         if kind == CALL_END or kind == GRANT_AGENT:
             a = idx

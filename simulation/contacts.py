@@ -172,7 +172,7 @@ def enforce_policy(
     rank = rank_within_customer(c)  # the first rows of a customer win
     keep = pop.stage[c] < 4
     keep &= rank < fc.max_contacts_per_month
-    keep &= pop.contacts.sum(axis=0)[c] + rank < fc.max_contacts_per_window
+    keep &= pop.contacts[:, c].sum(axis=0) + rank < fc.max_contacts_per_window  # the plan's customers only
     idx = np.flatnonzero(keep)
     kept = plan.take(idx)
     if cfg.budget_rule == "reserve" or uniforms is None:
