@@ -18,7 +18,12 @@ numbers are drawn by the caller in SimPy's order from the same generators and pa
 
 Not modelled: events with no effect (a process's end, a patience timer of a caller already
 served), and the engine's clock: this runs one month to its last event, as ``env.run()``
-would for the call centre alone. Single-threaded, so a seed gives one result everywhere.
+would for the call centre alone. In a simulation that is the SimPy path's month too, unless
+the shifts reach the month's end (24-hour shifts on 30 days): there SimPy's month ends with
+calls still running, whose seat time is then booked nowhere and whose seats stay taken into
+the next month's first hours; here each month books all its calls and starts with free
+seats (the only known difference; tests/simulation/test_sim_fast_callcentre.py).
+Single-threaded, so a seed gives one result everywhere.
 """
 
 from __future__ import annotations
