@@ -40,65 +40,58 @@ PATIENCE, CONDITION, CALL_END, SERVICE_END, RELEASE = 6, 7, 8, 9, 10
 
 
 @numba.njit(cache=True, nogil=True)
-def _less(ht, hk, i, j):  # type: ignore[no-untyped-def]
-    return ht[i] < ht[j] or (ht[i] == ht[j] and hk[i] < hk[j])
-
-
-@numba.njit(cache=True, nogil=True)
-def _swap(ht, hk, hp, i, j):  # type: ignore[no-untyped-def]
-    ht[i], ht[j] = ht[j], ht[i]
-    hk[i], hk[j] = hk[j], hk[i]
-    hp[i], hp[j] = hp[j], hp[i]
+def _earlier(t1, k1, t2, k2):  # type: ignore[no-untyped-def]
+    # SimPy's order: time, then the key (priority, then the order of scheduling).
+    return t1 < t2 or (t1 == t2 and k1 < k2)
 
 
 @numba.njit(cache=True, nogil=True)
 def _push(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
-    # st = [heap size, next event id]; the key orders priority, then scheduling order.
+    # st = [heap size, next event id]. Parents move down into the hole until the new
+    # event's place is found.
+    k = (priority << 56) | st[1]
     i = st[0]
-    ht[i] = t
-    hk[i] = (priority << 56) | st[1]
-    hp[i] = (index << 4) | kind
     st[0] = i + 1
     st[1] += 1
     while i > 0:
         parent = (i - 1) >> 1
-        if not _less(ht, hk, i, parent):
+        if not _earlier(t, k, ht[parent], hk[parent]):
             break
-        _swap(ht, hk, hp, i, parent)
+        ht[i], hk[i], hp[i] = ht[parent], hk[parent], hp[parent]
         i = parent
+    ht[i], hk[i], hp[i] = t, k, (index << 4) | kind
 
 
 @numba.njit(cache=True, nogil=True)
 def _pop(ht, hk, hp, st):  # type: ignore[no-untyped-def]
     n = st[0] - 1
     st[0] = n
-    ht[0], hk[0], hp[0] = ht[n], hk[n], hp[n]
-    _sift_down(ht, hk, hp, n)
+    _sift_down(ht, hk, hp, n, ht[n], hk[n], hp[n])
 
 
 @numba.njit(cache=True, nogil=True)
 def _replace_top(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
     # Pop the next event and push this one in one sift: the same heap order as _pop + _push.
-    ht[0] = t
-    hk[0] = (priority << 56) | st[1]
-    hp[0] = (index << 4) | kind
+    k = (priority << 56) | st[1]
     st[1] += 1
-    _sift_down(ht, hk, hp, st[0])
+    _sift_down(ht, hk, hp, st[0], t, k, (index << 4) | kind)
 
 
 @numba.njit(cache=True, nogil=True)
-def _sift_down(ht, hk, hp, n):  # type: ignore[no-untyped-def]
+def _sift_down(ht, hk, hp, n, t, k, p):  # type: ignore[no-untyped-def]
+    # Place (t, k, p) from the root of a heap of n entries: earlier children move up.
     i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
-        if child + 1 < n and _less(ht, hk, child + 1, child):
+        if child + 1 < n and _earlier(ht[child + 1], hk[child + 1], ht[child], hk[child]):
             child += 1
-        if not _less(ht, hk, child, i):
+        if not _earlier(ht[child], hk[child], t, k):
             break
-        _swap(ht, hk, hp, i, child)
+        ht[i], hk[i], hp[i] = ht[child], hk[child], hp[child]
         i = child
+    ht[i], hk[i], hp[i] = t, k, p
 
 
 @numba.njit(cache=True, nogil=True)
