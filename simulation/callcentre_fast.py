@@ -143,8 +143,8 @@ def month_events(  # type: ignore[no-untyped-def]
     n_gone = 0
     busy = busy0
 
-    # The resource: seats in use, the hotline queue (FIFO with hang-ups removed in place)
-    # and the agents' queue (a ring: each agent has at most one request outstanding).
+    # The resource: seats in use, the hotline queue (FIFO; a caller who hangs up is marked
+    # out of it and skipped) and the agents' queue (a ring: one request per agent at most).
     users = 0
     cq = np.empty(callers, np.int64)
     cq_head = 0
