@@ -313,6 +313,9 @@ class SimulatedCallCentre(_Strict):
     patience_s: float | None = Field(None, gt=0, le=86_400)
     inbound_calls_per_hour: float | None = Field(None, ge=0, le=1e6)
     unplaced_calls: Literal["carry", "drop"] | None = None
+    engine: Literal["fast", "events"] | None = Field(
+        None, description="fast: compiled replay of the call centre's events (default); events: SimPy itself"
+    )
 
 
 class SimulatedHazards(_Strict):

@@ -20,6 +20,12 @@ hotline stream stays the same whatever the queue did.
 Whether a dialled customer is connected comes from the engine's per-customer ``response``
 uniform (common random numbers); outbound handle times come from the ``callcentre`` stream
 and the hotline's arrivals and handle times from the ``inbound`` stream.
+
+Two engines run these processes (``call_centre.engine``). "events" runs them in SimPy, one
+event per call, a few hundred thousand events a second: the reference, for calibration runs
+and the queueing theory tests. "fast" (the default) draws the same random numbers in the same
+order and replays the same events in compiled code (simulation.callcentre_fast), giving the
+same month without scheduling a SimPy event per call.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from .callcentre_fast import month_events
 from .config import CallCentreConfig
 
 __all__ = ["DAY_SECONDS", "MONTH_DAYS", "MONTH_SECONDS", "CallCentre", "MonthCalls"]
@@ -99,32 +106,112 @@ class CallCentre:
 
     def run_month(
         self, month: int, dial_list: np.ndarray, connects: np.ndarray, result: MonthCalls
-    ) -> simpy.events.Process:
-        """Start the month's shifts as a process; ``result`` is filled as calls complete.
+    ) -> simpy.events.Event:
+        """Run the month's shifts; the returned event fires when the month process ends.
 
-        ``connects[i]`` says whether the i-th customer of ``dial_list`` answers.
+        ``connects[i]`` says whether the i-th customer of ``dial_list`` answers. The "events"
+        engine starts the shifts as a SimPy process and fills ``result`` as calls complete;
+        the "fast" engine fills ``result`` with the whole month at once and returns an event
+        firing now.
         """
+        if self.cfg.engine == "fast":
+            self._month_fast(month, dial_list, connects, result)
+            return self.env.timeout(0)
         return self.env.process(self._month(month, dial_list, connects, result))
 
-    # ------------------------------------------------------------------ processes
+    # ------------------------------------------------------------------ both engines
+    def _handle_times(self, dial_list: np.ndarray, connects: np.ndarray) -> np.ndarray:
+        # One batch of handle times for the month: vectorised, and the number drawn does not
+        # depend on how far the list gets.
+        talk = self.rng.exponential(self.cfg.handle_time_s, size=int(dial_list.size))
+        return np.where(connects, talk, self.cfg.no_answer_time_s)
+
+    def _shift(self, month: int, day: int) -> tuple[float, float]:
+        start = month * MONTH_SECONDS + day * DAY_SECONDS + self._shift_start
+        return start, start + self._shift_hours * 3600.0
+
+    def _inbound_draws(self, start: float, end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """A shift's hotline callers: arrival times (sorted), handle times, patience or None."""
+        c = self.cfg
+        rate = c.inbound_calls_per_hour / 3600.0
+        # Arrival times of the shift drawn at once: a Poisson count, then sorted uniforms.
+        k = self.inbound_rng.poisson(rate * (end - start))
+        times = np.sort(self.inbound_rng.uniform(start, end, size=k))
+        services = self.inbound_rng.exponential(c.inbound_handle_time_s, size=k)
+        # Drawn after the services, and only with patience on: without it the stream (and so
+        # every wait) is exactly what it was before callers could hang up.
+        patience = None if c.patience_s is None else self.inbound_rng.exponential(c.patience_s, size=k)
+        return times, services, patience
+
+    @staticmethod
+    def _record(
+        result: MonthCalls, month: int, dial_list: np.ndarray, connects: np.ndarray,
+        placed: np.ndarray, placed_at: np.ndarray,
+    ) -> None:
+        result.placed = placed
+        result.dialled = dial_list[placed] if placed.size else np.zeros(0, dtype=np.int64)
+        result.connected = connects[placed] if placed.size else np.zeros(0, dtype=bool)
+        # More than 30 shift days would run into the next month; its calls are dated on the month's last day.
+        day = (placed_at - month * MONTH_SECONDS) // DAY_SECONDS
+        result.placed_day = np.minimum(day, MONTH_DAYS - 1).astype(np.int16)
+
+    # ------------------------------------------------------------------ fast engine
+    def _month_fast(self, month: int, dial_list: np.ndarray, connects: np.ndarray, result: MonthCalls) -> None:
+        """``_month``'s processes replayed by :func:`~simulation.callcentre_fast.month_events`.
+
+        The random numbers are drawn here in the SimPy path's order: the month's handle
+        times, then each shift's hotline callers, shift by shift.
+        """
+        c = self.cfg
+        handle = self._handle_times(dial_list, connects)
+        n = int(dial_list.size) if c.seats > 0 else 0
+        days = c.days_per_month
+        shift_len = self._shift_hours * 3600.0
+        shifts = np.array([self._shift(month, day) for day in range(days)], dtype=np.float64).reshape(days, 2)
+        # Day d's share of the list under "drop"; under "carry" every day may reach its end.
+        share = np.arange(days + 1, dtype=np.int64) * n // days
+        hi = share[1:] if c.unplaced_calls == "drop" else np.full(days, n, np.int64)
+        callers: list[tuple[np.ndarray, ...]] = []
+        first = np.zeros(days + 1, np.int64)
+        for day in range(days):
+            result.staffed_seconds += c.seats * shift_len
+            k = 0
+            if c.inbound_calls_per_hour > 0 and c.seats > 0:
+                start, end = shifts[day]
+                times, services, patience = self._inbound_draws(float(start), float(end))
+                counted = times - start >= self.warmup_seconds
+                callers.append((times, services, np.zeros(times.size) if patience is None else patience, counted))
+                k = times.size
+            first[day + 1] = first[day] + k
+        arrive, service, patience, counted = (
+            (np.concatenate(part) for part in zip(*callers)) if callers
+            else (np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool))
+        )
+        placed, placed_at, busy, waits, gone = month_events(
+            float(self.env.now), c.seats, max(c.seats, 1), shifts[:, 0].copy(), shifts[:, 1].copy(),
+            share[:-1], hi, c.unplaced_calls == "drop", handle, arrive, service, patience,
+            c.patience_s is not None, counted, first, float(result.busy_seconds),
+        )
+        result.busy_seconds = float(busy)
+        result.inbound_waits.extend(waits.tolist())
+        result.inbound_abandon_waits.extend(gone.tolist())
+        result.inbound_abandoned += int(gone.size)
+        self._record(result, month, dial_list, connects, placed, placed_at)
+
+    # ------------------------------------------------------------------ SimPy processes
     def _month(self, month: int, dial_list: np.ndarray, connects: np.ndarray, result: MonthCalls):  # type: ignore[no-untyped-def]
         c = self.cfg
         n = int(dial_list.size)
-        # One batch of handle times for the month: vectorised, and the number drawn does not
-        # depend on how far the list gets.
-        talk = self.rng.exponential(c.handle_time_s, size=n)
-        handle = np.where(connects, talk, c.no_answer_time_s).tolist()
+        handle = self._handle_times(dial_list, connects).tolist()
         state = {"next": 0}
         shift_len = self._shift_hours * 3600.0
-        base = month * MONTH_SECONDS
         done: list[int] = []
         dialled_at: list[float] = []
         if c.seats == 0:
             n = 0
         days = c.days_per_month
         for day in range(days):
-            start = base + day * DAY_SECONDS + self._shift_start
-            end = start + shift_len
+            start, end = self._shift(month, day)
             if self.env.now < start:
                 yield self.env.timeout(start - self.env.now)
             result.staffed_seconds += c.seats * shift_len
@@ -140,14 +227,9 @@ class CallCentre:
                 for _ in range(c.seats):
                     self.env.process(self._agent(end, limit, handle, state, done, dialled_at, result))
             yield self.env.timeout(end - self.env.now)
-        # Let calls running at the last shift's end finish inside this month.
-        placed = np.asarray(done, dtype=np.int64)
-        result.placed = placed
-        result.dialled = dial_list[placed] if done else np.zeros(0, dtype=np.int64)
-        result.connected = connects[placed] if done else np.zeros(0, dtype=bool)
-        # More than 30 shift days would run into the next month; its calls are dated on the month's last day.
-        day = (np.asarray(dialled_at, dtype=np.float64) - base) // DAY_SECONDS
-        result.placed_day = np.minimum(day, MONTH_DAYS - 1).astype(np.int16)
+        # Calls running at the last shift's end finish after this (their agents still run).
+        self._record(result, month, dial_list, connects, np.asarray(done, dtype=np.int64),
+                     np.asarray(dialled_at, dtype=np.float64))
 
     def _agent(
         self,
@@ -175,17 +257,8 @@ class CallCentre:
             # gets it first, and this agent queues behind for the next one.
 
     def _inbound_source(self, start: float, end: float, result: MonthCalls):  # type: ignore[no-untyped-def]
-        c = self.cfg
-        rate = c.inbound_calls_per_hour / 3600.0
-        # Arrival times of the shift drawn at once: a Poisson count, then sorted uniforms.
-        k = self.inbound_rng.poisson(rate * (end - start))
-        times = np.sort(self.inbound_rng.uniform(start, end, size=k))
-        services = self.inbound_rng.exponential(c.inbound_handle_time_s, size=k)
-        # Drawn after the services, and only with patience on: without it the stream (and so
-        # every wait) is exactly what it was before callers could hang up.
-        patience: list[float | None] = (
-            [None] * k if c.patience_s is None else self.inbound_rng.exponential(c.patience_s, size=k).tolist()
-        )
+        times, services, drawn = self._inbound_draws(start, end)
+        patience: list[float | None] = [None] * times.size if drawn is None else drawn.tolist()
         for t, s, p in zip(times.tolist(), services.tolist(), patience):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)

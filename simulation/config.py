@@ -209,6 +209,10 @@ class CallCentreConfig(Section):
     # Dial-list calls a day's shift cannot place: "carry" them to the next day (what is left
     # at month end is not called) or "drop" them (the list is split evenly over the days).
     unplaced_calls: Annotated[str, one_of("carry", "drop")] = "carry"
+    # How a month of calls is run: "fast", the compiled replay of the SimPy model's events
+    # (simulation.callcentre_fast, the same answers), or "events", the SimPy processes
+    # themselves (calibration runs, and the reference the fast engine is tested against).
+    engine: Annotated[str, one_of("fast", "events")] = "fast"
 
 
 class ChannelConfig(Section):

@@ -157,7 +157,8 @@ class Simulation:
         a_cust, a_offer = plan.customer[a_rows], plan.offer[a_rows]
         recover_u = u_accept[a_cust] / np.maximum(out.accept_prob[a_rows], F32(1e-12))
         self._apply_offers(t, a_cust, a_offer, recover_u)
-        np.add.at(pop.contacts[t % W], r_cust, 1)
+        # Counting the month's contacts per customer: np.add.at's per-index updates were slower.
+        pop.contacts[t % W] += np.bincount(r_cust, minlength=S).astype(np.int8)
         self.recorder.contacts(self._executed(t, plan, executed, out.reached, accepted, call_rows, calls))
         pop.ever_dialed[calls.dialled] = True
         pop.ever_connected[calls.dialled[calls.connected]] = True
@@ -192,7 +193,7 @@ class Simulation:
         recovered = (tr.stage_before == DECLINE) & (pop.stage == MATURITY)
         step_usage(cfg, pop, t, z, in_decline, recovered)
         self._reenter(reentry)
-        pop.tenure[pop.stage < 4] += 1
+        pop.tenure += pop.stage < 4  # adding the mask: no gather and scatter over the base
 
         exit_stage = np.bincount(stage_at_month_end[exited], minlength=6)
         exit_tier = np.bincount(pop.tier[exited], minlength=len(TIER_NAMES))

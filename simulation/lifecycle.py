@@ -147,11 +147,9 @@ def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month:
     progressed = ~exit_ & ~to_decline & (u < e + d + p)
 
     before = stage.copy()
-    next_stage = np.where(before == ACQUISITION, GROWTH, np.where(before == DECLINE, MATURITY, MATURITY)).astype(
-        np.int8
-    )
     changed = exit_ | to_decline | progressed
-    stage[progressed] = next_stage[progressed]
+    # Acquisition progresses to growth; growth (to maturity) and decline (recovery) to maturity.
+    stage[progressed] = np.where(before[progressed] == ACQUISITION, GROWTH, MATURITY)
     stage[to_decline] = DECLINE
     stage[exit_] = EXITED
     pop.months_in_stage += 1

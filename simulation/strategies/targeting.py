@@ -230,6 +230,7 @@ class KeyMomentTriggers:
             taken[idx] = True
             parts.append((idx, offer, channel))
         cust = np.concatenate([p[0] for p in parts])
-        offers = np.concatenate([np.full(p[0].size, p[1], dtype=object) for p in parts])
-        chans = np.concatenate([np.full(p[0].size, p[2], dtype=object) for p in parts])
+        # Names as numpy strings, not objects: filled and compared to the configured names in C.
+        offers = np.concatenate([np.full(p[0].size, p[1]) for p in parts])
+        chans = np.concatenate([np.full(p[0].size, p[2]) for p in parts])
         return ContactPlan.build(view.config, cust, offers, chans)

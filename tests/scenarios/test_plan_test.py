@@ -95,6 +95,18 @@ def test_cut_capacity_names_the_calls_not_placed_and_their_value():
     assert lost == pytest.approx(-gap["net_value"]["difference"], rel=0.35)
 
 
+def test_call_centre_engine_setting_gives_the_same_plan_test():
+    # simulation.call_centre.engine reaches the simulator; on a short-staffed wave both
+    # engines place the same calls (the fast one replays the SimPy one's events).
+    cc = {"seats": 1, "days_per_month": 1, "hours_per_day": 1.0, "inbound_calls_per_hour": 4.0}
+    runs = [run_plan_test(_inputs(800, 4, {"call_centre": {**cc, "engine": e}}), effects="plan", replications=2, seed=4)
+            for e in ("fast", "events")]
+    assert runs[0].simulated["calls"]["mean"] < runs[0].planned["calls"]
+    pd.testing.assert_frame_equal(runs[0].per_replication, runs[1].per_replication)
+    with pytest.raises(Exception, match="engine"):
+        _inputs(800, 4, {"call_centre": {"engine": "simpy"}})
+
+
 def test_same_seed_same_plan_test():
     a = run_plan_test(_inputs(800, 2, {}), effects="plan", replications=3, seed=9)
     b = run_plan_test(_inputs(800, 2, {}), effects="plan", replications=3, seed=9)

@@ -4,7 +4,8 @@ Theory (simulation.erlang): P(wait) = 0.2387, mean wait 8.184 s with the 240 s h
 that implies, 84.6% answered within 15 s. The SimPy call centre runs 24-hour shifts of
 Poisson inbound calls only; the first hour of each shift is warm-up (the queue starts
 empty). Each replication's estimate is one number; theory must lie inside the 99% t
-interval over replications, and the interval must be narrow enough to mean something.
+interval over replications, and the interval must be narrow enough to mean something. Both
+engines (``call_centre.engine``: the compiled replay and the SimPy processes) are checked.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def test_erlang_c_reference_values() -> None:
     assert erlang_c(0.3, 1) == pytest.approx(0.3)
 
 
-def _replication(seed: int, days: int) -> tuple[float, float, float, float]:
+def _replication(seed: int, days: int, engine: str) -> tuple[float, float, float, float]:
     cfg = CallCentreConfig(
+        engine=engine,
         seats=AGENTS,
         hours_per_day=24.0,
         days_per_month=days,
@@ -54,10 +56,11 @@ def _replication(seed: int, days: int) -> tuple[float, float, float, float]:
     return float((w > 0).mean()), float(w.mean()), float((w <= 15.0).mean()), calls.utilisation
 
 
-def test_call_centre_matches_erlang_c() -> None:
+@pytest.mark.parametrize("engine", ["fast", "events"])
+def test_call_centre_matches_erlang_c(engine: str) -> None:
     # 24 replications of 3 days (about 50,000 calls each), two worker processes.
     with ProcessPoolExecutor(max_workers=2) as pool:
-        reps = np.array(list(pool.map(_replication, range(1000, 1024), [3] * 24)))
+        reps = np.array(list(pool.map(_replication, range(1000, 1024), [3] * 24, [engine] * 24)))
     checks = [
         ("P(wait)", reps[:, 0], erlang_c(LOAD, AGENTS), 0.08),
         ("mean wait s", reps[:, 1], mean_wait(LOAD, AGENTS, HANDLE), 0.15),

@@ -8,7 +8,8 @@ only (an empty dial list), the first hour of each shift is warm-up, and each rep
 estimate is one number: theory must lie inside the 99% t interval over replications, and the
 interval must be narrow enough to mean something. Exponential patience makes
 P(abandon) = mean wait / mean patience an identity, exact in theory and checked in the
-simulation on the paired per-replication difference.
+simulation on the paired per-replication difference. The theory checks run on both engines
+(``call_centre.engine``: the compiled replay and the SimPy processes).
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def test_erlang_a_exact() -> None:
     assert reference.mean_wait == pytest.approx(24.10, abs=5e-3)
 
 
-def _replication(seed: int, days: int) -> tuple[float, float, float, float]:
+def _replication(seed: int, days: int, engine: str) -> tuple[float, float, float, float]:
     cfg = CallCentreConfig(
+        engine=engine,
         seats=AGENTS,
         hours_per_day=24.0,
         days_per_month=days,
@@ -116,11 +118,14 @@ def _replication(seed: int, days: int) -> tuple[float, float, float, float]:
     return p_abandon, waited / callers, wait_all, p_abandon - wait_all / PATIENCE
 
 
-def test_call_centre_matches_erlang_a() -> None:
+@pytest.mark.parametrize("engine", ["fast", "events"])
+def test_call_centre_matches_erlang_a(engine: str) -> None:
     # 32 replications of 4 days (about 14,000 callers each), two worker processes.
     reps_n, days = 32, 4
     with ProcessPoolExecutor(max_workers=2) as pool:
-        reps = np.array(list(pool.map(_replication, range(2000, 2000 + reps_n), [days] * reps_n)))
+        reps = np.array(
+            list(pool.map(_replication, range(2000, 2000 + reps_n), [days] * reps_n, [engine] * reps_n))
+        )
     theory = erlang_a(LAM, 1 / HANDLE, AGENTS, 1 / PATIENCE)
     checks = [
         ("P(abandon)", reps[:, 0], theory.p_abandon, 0.05),
@@ -188,8 +193,11 @@ def test_endless_patience_changes_no_wait_and_hanging_up_frees_the_queue() -> No
 
     # Impatient callers on a busy line: at instants between events, the callers counted as
     # waiting (outbound agents give their seat up for them) are exactly the hotline requests
-    # still queued, so a caller who hung up no longer holds an agent off the dial list.
-    cfg = CallCentreConfig(seats=2, hours_per_day=8.0, days_per_month=2, inbound_calls_per_hour=40.0, patience_s=20.0)
+    # still queued, so a caller who hung up no longer holds an agent off the dial list. (The
+    # SimPy engine's own state; the fast engine replays it, test_sim_fast_callcentre.)
+    cfg = CallCentreConfig(
+        seats=2, hours_per_day=8.0, days_per_month=2, inbound_calls_per_hour=40.0, patience_s=20.0, engine="events"
+    )
     env = simpy.Environment()
     cc = CallCentre(env, cfg, np.random.default_rng(6))
     calls = MonthCalls(np.zeros(0, np.int64), np.zeros(0, bool))

@@ -9,6 +9,7 @@ the interval is narrow (relative half-width bound), so a wrong model cannot pass
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simulation import (
     STAGE_NAMES,
@@ -68,9 +69,11 @@ def test_absorption_time_and_occupancy_match_the_markov_chain() -> None:
         assert h / want[i] < 0.03, (stage, h)
 
 
-def test_littles_law_for_the_steady_base() -> None:
+@pytest.mark.parametrize("engine", ["fast", "events"])
+def test_littles_law_for_the_steady_base(engine: str) -> None:
     # Gross adds lambda per month, mean lifetime W = absorption time from acquisition; start
-    # from the stationary stage mix lambda * N[0, :] so a short warm-up suffices.
+    # from the stationary stage mix lambda * N[0, :] so a short warm-up suffices. The months
+    # step through either call centre engine (its seats idle: nobody is called).
     lam, horizon, warmup = 300.0, 96, 24
     probe = build_config(constant_hazard_config())
     n_row = occupancy(probe)[0]
@@ -85,6 +88,7 @@ def test_littles_law_for_the_steady_base() -> None:
                 "gross_adds_per_month": lam,
                 "initial_stage_mix": mix,
             },
+            call_centre={"engine": engine},
         )
     )
     res = run_experiment(cfg, {"none": DoNothing()}, replications=6, seed=21, workers=2)
