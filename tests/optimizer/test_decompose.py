@@ -153,8 +153,7 @@ def test_walk_matches_brute_force() -> None:
         for c in range(n):
             opts = list(range(starts[c], starts[c + 1]))
             sets = list(_feasible_sets(opts, offer, channel, minc[c], maxc[c], caps, exc))
-            worth = [sum(vals[j] for j in S) for S in sets]  # each set's value once, not once per option below
-            values = sorted(worth, reverse=True)
+            values = sorted((sum(vals[j] for j in S) for S in sets), reverse=True)
             if not values:
                 assert sol.best[c] == -np.inf and not sol.chosen[opts].any()
                 continue
@@ -163,7 +162,7 @@ def test_walk_matches_brute_force() -> None:
             assert sum(vals[j] for j in opts if sol.chosen[j]) == pytest.approx(values[0])
             for j in opts:
                 # regret: forcing an unchosen option in, or a chosen one out
-                alternatives = [w for S, w in zip(sets, worth) if (j in S) != bool(sol.chosen[j])]
+                alternatives = [sum(vals[i] for i in S) for S in sets if (j in S) != bool(sol.chosen[j])]
                 expect = values[0] - max(alternatives) if alternatives else np.inf
                 assert sol.regret[j] == (pytest.approx(expect, abs=1e-12) if alternatives else np.inf)
 
