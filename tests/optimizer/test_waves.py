@@ -137,7 +137,7 @@ def test_decomposition_is_within_its_gap_of_exact_on_three_linked_waves() -> Non
     # not in 15 s; at 100 in about 8 s on an idle core, so under load it may still stop at the limit):
     # each side's bound must hold the other's plan, and decomposition (no time limit: the same
     # plan on any machine) stops at its own certified gap, here the Lagrangian one at 100 customers
-    # (150 took 16 s in the remainder MIP for the same certificate, 100 takes 1 s)
+    # (150 took 16 s to the same certificate, 100 takes 1 s)
     problem, _ = _generated(100, ["2027-01-04", "2027-01-25", "2027-02-22"],
                             [{"days": 30, "max": 1}, {"days": 60, "max": 1, "channel": "call"}])
     assert {rows.kind.split("@")[0] for rows in problem.linked} == {"window:window 30d max 1 (any contact)", "window:window 60d max 1 (call)"}
