@@ -291,14 +291,18 @@ def constraints(model: Model) -> list[tuple[str, np.ndarray, float, float]]:
                 share = _amount(rule[key], key, 0)
                 coef = measure * (mask - share)
                 rows.append((f"rule:{rule['name']}:{key}", coef, -inf if sense == "<=" else 0.0, 0.0 if sense == "<=" else inf))
+    # the offer masks once, not once per customer: the same rows, without an object-array comparison
+    # per customer and offer (which took seconds on a fuzzed world of a few thousand options)
+    offer_masks = {name: offer == name for name in set(model.offer)}
+    pair_masks = [offer_masks.get(a, offer == a) | offer_masks.get(b, offer == b) for a, b in s.get("exclusions") or []]
     for c in range(len(model.customers)):
         mine = (model.customer == c).astype(float)
         limits = model.customers[c]
         rows.append((f"contacts:{c}", mine, limits["min_contacts"], limits["max_contacts"]))
-        for name in set(model.offer):
-            rows.append((f"one per offer:{c}", mine * (offer == name), -inf, 1.0))
-        for a, b in s.get("exclusions") or []:
-            rows.append((f"exclusion:{c}", mine * ((offer == a) | (offer == b)), -inf, 1.0))
+        for name in offer_masks:
+            rows.append((f"one per offer:{c}", mine * offer_masks[name], -inf, 1.0))
+        for pair in pair_masks:
+            rows.append((f"exclusion:{c}", mine * pair, -inf, 1.0))
     return rows
 
 

@@ -24,10 +24,14 @@ def _monte_carlo(problem, chosen, seed=0):
     v, c, f = (o[k].to_numpy(float)[rows] for k in ("value", "contact_cost", "offer_cost"))
     rng = np.random.default_rng(seed)
     spend, ret = np.empty(DRAWS), np.empty(DRAWS)
-    for start in range(0, DRAWS, 5_000):  # chunks keep memory small
-        acc = rng.random((5_000, p.size)) < p
-        spend[start : start + 5_000] = c.sum() + acc @ f
-        ret[start : start + 5_000] = acc @ v
+    # float32 uniforms (p is resolved to 2**-24, far below any tolerance here) and one float64 matrix
+    # product for both sums: twice as fast as float64 uniforms and a boolean product per sum
+    p32, weights = p.astype(np.float32), np.column_stack([f, v])
+    for start in range(0, DRAWS, 2_000):  # chunks keep memory small
+        acc = (rng.random((2_000, p.size), dtype=np.float32) < p32).astype(np.float64)
+        sums = acc @ weights
+        spend[start : start + 2_000] = c.sum() + sums[:, 0]
+        ret[start : start + 2_000] = sums[:, 1]
     return {"spend": spend, "expected_return": ret, "net_value": ret - spend}
 
 
@@ -41,7 +45,9 @@ def _quantile_error(x, level):
 @pytest.mark.parametrize("name", ["outbound_10088", "demo"])
 def test_risk_matches_monte_carlo_within_its_error(name):
     problem = load_problem(bundled_path(name))
-    result = solve(problem)
+    # the risk is of whichever plan: a 1e-4 gap (demo: 9,430 options, 1.3 yuan from the optimum, the budget
+    # still spent to the yuan) solves demo in a third of the time, and this test uses no shadow price
+    result = solve(problem, mip_gap=1e-4, shadow_prices=False)
     risk = plan_risk(problem, result.chosen)
     mc = _monte_carlo(problem, result.chosen)
     for key, x in mc.items():

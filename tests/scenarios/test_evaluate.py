@@ -42,7 +42,9 @@ def wave(tmp_path_factory):
     """The scenario file, its problem and the plan `campaignlab optimize` wrote for it."""
     root = tmp_path_factory.mktemp("wave")
     (root / "wave.yaml").write_text(SCENARIO, encoding="utf-8")
-    assert main(["optimize", str(root / "wave.yaml"), "--out", str(root / "out"), "--quiet"]) == 0
+    # what is evaluated is a plan's responses, not its optimality: a 1e-4 gap (3,537 contacts instead of
+    # 3,546, 3 yuan of 70,822 from the optimum) solves in 1 s instead of 15
+    assert main(["optimize", str(root / "wave.yaml"), "--out", str(root / "out"), "--quiet", "--gap", "1e-4"]) == 0
     plan = pd.read_csv(root / "out" / "plan.csv", dtype={"customer_id": str})
     return root, load_inputs(root / "wave.yaml").problem(), plan
 
