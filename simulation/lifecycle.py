@@ -1,4 +1,9 @@
-"""Monthly stage transitions, vectorised over the whole base.
+"""Monthly stage transitions over the whole base, in compiled loops over the slots.
+
+Why compiled: as numpy expressions the month's hazards and transitions made a dozen
+temporaries of the base's size and were a sixth of a simulation's run; the loops compute
+each slot's figures with the same float32 operations in the same order, so the results are
+the same to the bit (decline escalation is a table of numpy's powers for that reason).
 
 The model (one month, customer i in live stage s, value tier k):
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .config import SimConfig
@@ -32,6 +38,8 @@ from .stages import ACQUISITION, DECLINE, EXITED, GROWTH, MATURITY, STAGE_NAMES,
 __all__ = ["HazardTables", "Transitions", "exit_hazard", "step_lifecycle"]
 
 _NCODES = 6  # four live stages, EXITED, PENDING: tables are zero for the last two
+_NT = len(TIER_NAMES)
+F32 = np.float32
 
 
 @dataclass(frozen=True)
@@ -42,13 +50,18 @@ class HazardTables:
     decline: np.ndarray
     reentry: np.ndarray  # float32 (_NCODES,)
     tenure_mult: np.ndarray  # float32 multiplier by tenure month (clipped at the end)
+    # float32 min(escalation ** m, cap) by months m in decline, every int16 m: numpy's power
+    # computed once, so the compiled month gives numpy's figures (a compiled power may round
+    # otherwise); all ones when the escalation is off.
+    escalation: np.ndarray
+    lock_in: np.float32  # multiplier under a contract lock-in
+    progress: np.ndarray  # float32 (_NCODES,) progression hazard of every stage but growth
 
     @classmethod
     def from_config(cls, cfg: SimConfig) -> HazardTables:
         lc = cfg.lifecycle
-        nt = len(TIER_NAMES)
-        ex = np.zeros((_NCODES, nt), np.float32)
-        de = np.zeros((_NCODES, nt), np.float32)
+        ex = np.zeros((_NCODES, _NT), np.float32)
+        de = np.zeros((_NCODES, _NT), np.float32)
         for s, name in enumerate(STAGE_NAMES):
             for k, tier in enumerate(TIER_NAMES):
                 ex[s, k] = lc.exit_hazard[name] * lc.tier_exit_multiplier[tier]
@@ -57,7 +70,13 @@ class HazardTables:
         re[:4] = [lc.reentry_share[s] for s in STAGE_NAMES]
         months = np.arange(2048, dtype=np.float32)
         ten = 1.0 + lc.tenure_boost * np.exp(-months / lc.tenure_scale_months)
-        return cls(ex.ravel(), de.ravel(), re, ten.astype(np.float32))
+        esc = np.ones(np.iinfo(np.int16).max + 1, np.float32)
+        if lc.decline_escalation != 1.0:
+            with np.errstate(over="ignore"):  # beyond float32's range the cap applies
+                power = np.power(F32(lc.decline_escalation), np.arange(esc.size, dtype=np.float32))
+            esc = np.minimum(power, F32(lc.decline_escalation_cap))
+        prog = np.array([lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0], np.float32)
+        return cls(ex.ravel(), de.ravel(), re, ten.astype(np.float32), esc, F32(lc.contract_lock_in_multiplier), prog)
 
 
 @dataclass
@@ -71,13 +90,49 @@ class Transitions:
     stage_before: np.ndarray
 
 
-def fatigue_multiplier(cfg: SimConfig, pop: Population) -> np.ndarray:
-    """F_i from the reached contacts in the window (see the module docstring)."""
-    fc = cfg.fatigue
-    c = pop.contacts.sum(axis=0, dtype=np.int16).astype(np.float32)
-    growth = 1.0 + np.float32(fc.growth_per_contact) * c
-    other = 1.0 + np.float32(fc.per_excess_contact) * np.maximum(c - fc.free_contacts, 0)
-    return np.where(pop.stage == GROWTH, growth, other)
+def _hazard_args(cfg: SimConfig, tables: HazardTables, pop: Population, month: int, fatigue: bool, offers: bool):  # type: ignore[no-untyped-def]
+    fc, own = cfg.fatigue, pop.own_hazard
+    # One tuple for the compiled loops; an empty own-hazard array stands for None (one type).
+    return (
+        pop.stage, pop.tier, pop.tenure, pop.months_in_stage, pop.contract_end, pop.offer_end,
+        pop.offer_churn_mult, own is not None, np.zeros(0, np.float32) if own is None else own,
+        pop.contacts, tables.exit, tables.tenure_mult, tables.escalation, tables.lock_in, month,
+        fatigue, F32(fc.growth_per_contact), F32(fc.per_excess_contact), F32(fc.free_contacts), offers,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _exit_hazards(hz):  # type: ignore[no-untyped-def]
+    # e_i of the module docstring in numpy's float32 operations and order (the same bits).
+    (stage, tier, tenure, months_in_stage, contract_end, offer_end, offer_mult, has_own, own, contacts,
+     exit_t, tenure_mult, escalation, lock_in, month, fatigue, f_growth, f_excess, free, offers) = hz
+    out = np.empty(stage.size, np.float32)
+    for i in range(stage.size):
+        s = stage[i]
+        if not has_own:
+            e = exit_t[s * _NT + tier[i]]
+            e = e * tenure_mult[min(tenure[i], tenure_mult.size - 1)]
+            if contract_end[i] > month:
+                e = e * lock_in
+            if s == DECLINE:
+                e = e * escalation[months_in_stage[i]]
+        else:
+            # A customer's own hazard (fitted or scored from data) already prices its stage,
+            # tier, tenure and contract: only fatigue and a running offer move it.
+            e = own[i] if s < 4 else F32(0.0)
+        if fatigue:
+            c = 0
+            for w in range(contacts.shape[0]):
+                c += contacts[w, i]
+            cf = F32(c)
+            if s == GROWTH:
+                e = e * (F32(1.0) + f_growth * cf)
+            else:
+                e = e * (F32(1.0) + f_excess * max(cf - free, F32(0.0)))
+        if offers and offer_end[i] > month:
+            e = e * offer_mult[i]
+        out[i] = min(e, F32(1.0))
+    return out
 
 
 def exit_hazard(
@@ -85,73 +140,58 @@ def exit_hazard(
     tables: HazardTables,
     pop: Population,
     month: int,
-    fatigue: np.ndarray | None = None,
+    fatigue: bool = False,
     offers: bool = True,
 ) -> np.ndarray:
     """Monthly exit probability e_i of every slot (zero for exited and pending slots).
 
-    ``offers=False`` leaves out the running offers' multipliers (the base hazard).
+    ``fatigue`` includes contact fatigue; ``offers=False`` leaves out the running offers'
+    multipliers (the base hazard).
     """
-    lc = cfg.lifecycle
-    if pop.own_hazard is not None:
-        # A customer's own hazard (fitted or scored from data) already prices its stage,
-        # tier, tenure and contract: only fatigue and a running offer move it.
-        e = np.where(pop.stage < 4, pop.own_hazard, np.float32(0.0))
-        if fatigue is not None:
-            e = e * fatigue
-        if offers:
-            e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
-        return np.minimum(e, np.float32(1.0))
-    nt = len(TIER_NAMES)
-    idx = pop.stage.astype(np.int16) * nt + pop.tier
-    e = tables.exit[idx]
-    if lc.tenure_boost:
-        e = e * tables.tenure_mult[np.minimum(pop.tenure, tables.tenure_mult.size - 1)]
-    if lc.contract_lock_in_multiplier != 1.0:
-        e = np.where(pop.contract_end > month, e * np.float32(lc.contract_lock_in_multiplier), e)
-    if lc.decline_escalation != 1.0:
-        esc = np.minimum(
-            np.power(np.float32(lc.decline_escalation), pop.months_in_stage.astype(np.float32)),
-            np.float32(lc.decline_escalation_cap),
-        )
-        e = np.where(pop.stage == DECLINE, e * esc, e)
-    if fatigue is not None:
-        e = e * fatigue
-    if offers:
-        e = np.where(pop.offer_end > month, e * pop.offer_churn_mult, e)
-    return np.minimum(e, np.float32(1.0))
+    return _exit_hazards(_hazard_args(cfg, tables, pop, month, fatigue, offers))
+
+
+@numba.njit(cache=True, nogil=True)
+def _step(u, decline_t, reentry_t, progress_t, growth_p, maturity_tenure, hz):  # type: ignore[no-untyped-def]
+    stage, tier, tenure, months_in_stage = hz[:4]
+    n = stage.size
+    exit_p = _exit_hazards(hz)
+    true_churn = np.empty(n, np.bool_)
+    reentry = np.empty(n, np.bool_)
+    to_decline = np.empty(n, np.bool_)
+    progressed = np.empty(n, np.bool_)
+    before = stage.copy()
+    for i in range(n):
+        s = stage[i]
+        e = exit_p[i]
+        d = min(decline_t[s * _NT + tier[i]], F32(1.0) - e)
+        if s != GROWTH:
+            p = progress_t[s]
+        elif maturity_tenure < 0:
+            p = growth_p
+        else:
+            p = F32(1.0) if tenure[i] + 1 >= maturity_tenure else F32(0.0)
+        p = min(p, max(F32(1.0) - e - d, F32(0.0)))
+        exit_ = u[i] < e
+        true_churn[i] = u[i] < e * (F32(1.0) - reentry_t[s])
+        reentry[i] = exit_ and not true_churn[i]
+        to_decline[i] = not exit_ and u[i] < e + d
+        progressed[i] = not exit_ and not to_decline[i] and u[i] < e + d + p
+        if exit_:
+            stage[i] = EXITED
+        elif to_decline[i]:
+            stage[i] = DECLINE
+        elif progressed[i]:
+            stage[i] = GROWTH if s == ACQUISITION else MATURITY
+        months_in_stage[i] = 0 if exit_ or to_decline[i] or progressed[i] else months_in_stage[i] + 1
+    return true_churn, reentry, to_decline, progressed, before
 
 
 def step_lifecycle(cfg: SimConfig, tables: HazardTables, pop: Population, month: int, u: np.ndarray) -> Transitions:
     """Apply one month of transitions with the uniforms ``u`` (one per slot)."""
     lc = cfg.lifecycle
-    stage = pop.stage
-    fat = fatigue_multiplier(cfg, pop) if pop.contacts.any() else None
-    e = exit_hazard(cfg, tables, pop, month, fat)
-    d = tables.decline[stage.astype(np.int16) * len(TIER_NAMES) + pop.tier]
-    d = np.minimum(d, 1.0 - e)
-    if lc.maturity_tenure_months is None:
-        g2m = np.float32(lc.growth_to_maturity)
-        growth_p = np.full(stage.shape, g2m, np.float32)
-    else:
-        growth_p = (pop.tenure + 1 >= lc.maturity_tenure_months).astype(np.float32)
-    prog_table = np.array([lc.acquisition_to_growth, 0.0, 0.0, lc.recovery_hazard, 0.0, 0.0], np.float32)
-    p = np.where(stage == GROWTH, growth_p, prog_table[stage])
-    p = np.minimum(p, np.maximum(1.0 - e - d, 0.0))
-
-    r = tables.reentry[stage]
-    exit_ = u < e
-    true_churn = u < e * (1.0 - r)
-    reentry = exit_ & ~true_churn
-    to_decline = ~exit_ & (u < e + d)
-    progressed = ~exit_ & ~to_decline & (u < e + d + p)
-
-    before = stage.copy()
-    changed = exit_ | to_decline | progressed
-    # Acquisition progresses to growth; growth (to maturity) and decline (recovery) to maturity.
-    stage[progressed] = np.where(before[progressed] == ACQUISITION, GROWTH, MATURITY)
-    stage[to_decline] = DECLINE
-    stage[exit_] = EXITED
-    pop.months_in_stage += 1
-    pop.months_in_stage[changed] = 0
-    return Transitions(true_churn, reentry, to_decline, progressed, before)
+    mt = -1 if lc.maturity_tenure_months is None else lc.maturity_tenure_months
+    # Fatigue always on: with no contacts in the window its multiplier is exactly 1.
+    out = _step(u, tables.decline, tables.reentry, tables.progress, F32(lc.growth_to_maturity), mt,
+                _hazard_args(cfg, tables, pop, month, True, True))
+    return Transitions(*out)
