@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .config import SimConfig
@@ -34,24 +35,43 @@ class ArrearsOutcome:
 def step_arrears(cfg: SimConfig, pop: Population, u: np.ndarray, accepted: np.ndarray) -> ArrearsOutcome:
     """One month of arrears with uniforms ``u``; ``accepted`` marks this month's win-backs."""
     ac = cfg.arrears
-    live = pop.stage < 4
-    in_arrears = live & (pop.arrears > 0)
-    cure_p = np.where(accepted, np.float32(max(ac.winback_cure_prob, ac.cure_prob)), np.float32(ac.cure_prob))
-    cured = in_arrears & (u < cure_p)
-    still = in_arrears & ~cured
-    pop.arrears[cured] = 0
-    pop.arrears[still] += 1
-    cancelled = still & (pop.arrears > ac.cancel_after_months)
-    # Re-use the uniform beyond the cure threshold: (u - c) / (1 - c) is uniform again.
-    v = (u - cure_p) / np.maximum(1.0 - cure_p, np.float32(1e-12))
-    reentry = cancelled & (v < ac.reentry_share)
-    churn = cancelled & ~reentry
-    pop.stage[cancelled] = EXITED
     table = np.zeros(6, np.float32)
     table[:4] = [ac.monthly_prob[s] for s in STAGE_NAMES]
-    entered = live & ~in_arrears & (u < table[pop.stage])
-    pop.arrears[entered] = 1
-    return ArrearsOutcome(entered, cured, churn, reentry)
+    winback = np.float32(max(ac.winback_cure_prob, ac.cure_prob))
+    return ArrearsOutcome(*_step(pop.stage, pop.arrears, u, accepted, table, np.float32(ac.cure_prob), winback,
+                                 ac.cancel_after_months, np.float32(ac.reentry_share)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _step(stage, arrears, u, accepted, entry_p, cure_p, winback_p, cancel_after, reentry_share):  # type: ignore[no-untyped-def]
+    # One compiled pass in numpy's float32 operations (the same bits as the array expressions
+    # it replaced, a few temporaries of the base's size each).
+    n = stage.size
+    entered = np.zeros(n, np.bool_)
+    cured = np.zeros(n, np.bool_)
+    churn = np.zeros(n, np.bool_)
+    reentry = np.zeros(n, np.bool_)
+    for i in range(n):
+        if stage[i] >= 4:
+            continue
+        if arrears[i] <= 0:
+            entered[i] = u[i] < entry_p[stage[i]]
+            if entered[i]:
+                arrears[i] = 1
+            continue
+        c = winback_p if accepted[i] else cure_p
+        if u[i] < c:
+            cured[i] = True
+            arrears[i] = 0
+            continue
+        arrears[i] += 1
+        if arrears[i] > cancel_after:
+            # Re-use the uniform beyond the cure threshold: (u - c) / (1 - c) is uniform again.
+            v = (u[i] - c) / max(np.float32(1.0) - c, np.float32(1e-12))
+            reentry[i] = v < reentry_share
+            churn[i] = not reentry[i]
+            stage[i] = EXITED
+    return entered, cured, churn, reentry
 
 
 def suspended(cfg: SimConfig, pop: Population) -> np.ndarray:
