@@ -31,7 +31,7 @@ __all__ = [
 
 def _ordered(view: MonthView, mask: np.ndarray, order_by: str) -> np.ndarray:
     idx = np.flatnonzero(mask & view.eligible)
-    key = np.asarray(view[order_by], dtype=np.float64)[idx]
+    key = np.asarray(view[order_by])[idx].astype(np.float64)  # converting the chosen, not the base
     return idx[np.argsort(-key, kind="stable")]
 
 
