@@ -12,6 +12,7 @@ that solve many periods and never read them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .diagnose import diagnose
 from .exact import solve_from_lp
 from .model import MatrixModel, build_model
 from .problem import Problem
-from .result import LimitReport, SolveResult, Status
+from .result import Diagnosis, LimitReport, SolveResult, Status
 from .solvers import get_backend
 from .solvers.base import Backend, RawSolution, RawStatus, SolveOptions
 
@@ -44,11 +45,13 @@ def solve(
     threads: int | None = None,
     seed: int | None = None,
     shadow_prices: bool = True,
+    diagnose_infeasible: bool = True,
 ) -> SolveResult:
     """Solve ``problem`` exactly; unset options come from the scenario's ``solver`` section.
 
     Returns a :class:`SolveResult` whatever happens: an infeasible scenario comes back with
-    status INFEASIBLE and a diagnosis naming the limits in conflict. A budget with a
+    status INFEASIBLE and a diagnosis naming the limits in conflict (two more MIP solves;
+    ``diagnose_infeasible=False`` skips them for callers that only need the status). A budget with a
     confidence is solved as a few linear budgets in turn (:mod:`optimizer.chance`), all
     within the one time limit.
     """
@@ -62,26 +65,33 @@ def solve(
     )
 
     def once(linear: Problem, remaining: float | None) -> SolveResult:
-        return _solve(linear, backend, dataclasses.replace(options, time_limit=remaining), shadow_prices)
+        return _solve(linear, backend, dataclasses.replace(options, time_limit=remaining), shadow_prices, diagnose_infeasible)
 
     return solve_with_confidence(problem, once, options.time_limit)
 
 
-def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_prices: bool) -> SolveResult:
+def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_prices: bool, explain: bool = True) -> SolveResult:
     model = build_model(problem)
     common = dict(solver=backend.name, solver_version=backend.version())
+
+    def infeasible(spent: float) -> tuple[Diagnosis | None, str]:
+        if not explain:
+            return None, "infeasible (not diagnosed)"
+        diagnosis = diagnose(problem, model, backend, options.after(spent))
+        return diagnosis, diagnosis.summary()
+
     if model.n_cols == 0:
-        return _without_options(problem, model, backend, options, common)
+        return _without_options(problem, model, backend, options, common, infeasible)
 
     # The LP relaxation first: its duals are the shadow prices, its optimum is a bound, and
     # for this structure (few coupling rows over many small per-customer blocks) a basic LP
     # optimum is often integral already, which proves optimality without branching.
     lp = backend.solve_lp(model, options)
     if lp.status is RawStatus.INFEASIBLE:
-        diagnosis = diagnose(problem, model, backend, options.after(lp.runtime))
+        diagnosis, message = infeasible(lp.runtime)
         return SolveResult(
             Status.INFEASIBLE, None, None, None, None, runtime=lp.runtime,
-            diagnosis=diagnosis, message=diagnosis.summary(), **common,
+            diagnosis=diagnosis, message=message, **common,
         )
     if lp.x is not None and lp.objective is not None and np.all(np.abs(lp.x - np.round(lp.x)) <= 1e-9):
         raw = RawSolution(RawStatus.OPTIMAL, lp.x, lp.objective, lp.objective, 0.0, message="LP relaxation integral")
@@ -92,8 +102,8 @@ def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_pri
     status = _STATUS[raw.status]
 
     if raw.x is None:
-        diagnosis = diagnose(problem, model, backend, options.after(raw.runtime)) if status is Status.INFEASIBLE else None
-        message = diagnosis.summary() if diagnosis else (raw.message or "the solver returned no plan")
+        diagnosis, message = infeasible(raw.runtime) if status is Status.INFEASIBLE else (None, "")
+        message = message or raw.message or "the solver returned no plan"
         return SolveResult(
             status, None, None, None, raw.bound, runtime=raw.runtime, lp_runtime=lp.runtime,
             diagnosis=diagnosis, message=message, **common,
@@ -133,7 +143,8 @@ def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_pri
     )
 
 
-def _without_options(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions, common: dict) -> SolveResult:
+def _without_options(problem: Problem, model: MatrixModel, backend: Backend, options: SolveOptions, common: dict,
+                     infeasible: Callable[[float], tuple[Diagnosis | None, str]]) -> SolveResult:
     """No option survived (e.g. everyone is on the do-not-contact list): solvers reject an
     empty model, but the answer is plain: the empty plan, unless some limit forces a contact."""
     if np.all(model.row_lower <= 0) and np.all(model.row_upper >= 0):
@@ -145,5 +156,5 @@ def _without_options(problem: Problem, model: MatrixModel, backend: Backend, opt
             Status.OPTIMAL, chosen, problem.plan_table(chosen), 0.0, 0.0, runtime=0.0, limits=limits,
             lp_bound=0.0, message="no eligible option: the empty plan", **common,
         )
-    diagnosis = diagnose(problem, model, backend, options)
-    return SolveResult(Status.INFEASIBLE, None, None, None, None, runtime=0.0, diagnosis=diagnosis, message=diagnosis.summary(), **common)
+    diagnosis, message = infeasible(0.0)
+    return SolveResult(Status.INFEASIBLE, None, None, None, None, runtime=0.0, diagnosis=diagnosis, message=message, **common)

@@ -169,7 +169,8 @@ def _relaxation_task(inputs: ScenarioInputs, job: tuple[tuple[str, Any], float])
         other = _relaxed(problem, exclusions=[e for e in s.exclusions if tuple(e) != tuple(what)])
     else:
         other = _without_window(inputs, problem, kind, what)
-    result = solve(other, shadow_prices=False, mip_gap=gap)
+    # only the status of an infeasible re-solve is reported: no diagnosis (two more MIPs each)
+    result = solve(other, shadow_prices=False, mip_gap=gap, diagnose_infeasible=False)
     out: dict[str, Any] = {"status": result.status.value, "objective": result.objective_value, "bound": result.bound,
                            "chosen": result.chosen.astype(np.int8) if result.has_plan else None}
     if kind == "exclusion" and result.has_plan:

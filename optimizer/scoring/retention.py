@@ -157,6 +157,10 @@ def residual_value_constant(margin_per_period: ArrayLike, hazard: ArrayLike, dis
 # --- estimation ------------------------------------------------------------------------
 
 
+# log alpha and log beta stay within +-12 (alpha, beta in [6e-6, 1.6e5]).
+_LOG_BOX = 12.0
+
+
 def _validate_periods(name: str, values: NDArray[np.float64]) -> None:
     if values.size == 0:
         raise ScoringError(f"{name}: no observations to fit")
@@ -170,19 +174,28 @@ def _validate_periods(name: str, values: NDArray[np.float64]) -> None:
 def _maximise(neg_ll, n: int, period_months: float) -> SBGFit:
     # Optimise on the log scale so alpha, beta > 0. The box keeps the search off the ridge
     # alpha, beta -> infinity (a homogeneous geometric) where the likelihood is flat; several
-    # starts guard against stopping early there. Nelder-Mead polishes to ~1e-10.
+    # starts guard against stopping early there. Nelder-Mead polishes to ~1e-10 inside the box.
+    # Along that ridge alpha / (alpha + beta) stays fixed: the direction (1, 1) on the log
+    # scale. Where the likelihood still rises that way, Nelder-Mead would crawl up the flat
+    # ridge to its iteration limit (2.5 s per fit on a 3,333-customer base), so the polish
+    # starts from the box's edge along (1, 1) instead. Near that edge betaln's cancellation
+    # leaves ~1e-9 of relative noise in the likelihood, below which fatol cannot be met: the
+    # iteration cap (a 2-D simplex converges in ~200) stops the polish there.
     best = None
-    box = [(-12.0, 12.0), (-12.0, 12.0)]
+    box = [(-_LOG_BOX, _LOG_BOX)] * 2
     for start in ((0.0, 0.0), (np.log(0.5), np.log(5.0)), (np.log(3.0), np.log(3.0))):
         res = optimize.minimize(neg_ll, np.array(start), method="L-BFGS-B", bounds=box)
+        edge = res.x + (_LOG_BOX - res.x.max())
+        if neg_ll(edge) < res.fun:
+            res = optimize.OptimizeResult(x=edge, fun=float(neg_ll(edge)))
         res = optimize.minimize(
-            neg_ll, res.x, method="Nelder-Mead", bounds=box, options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}
+            neg_ll, res.x, method="Nelder-Mead", bounds=box, options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 1000}
         )
         if best is None or res.fun < best.fun:
             best = res
     assert best is not None
     a, b = np.exp(best.x)
-    at_bound = bool(np.any(np.abs(best.x) > 11.9))
+    at_bound = bool(np.any(np.abs(best.x) > _LOG_BOX - 0.1))
     return SBGFit(
         alpha=float(a),
         beta=float(b),

@@ -454,6 +454,19 @@ def test_diagnosis_names_both_sides_of_a_budget_conflict() -> None:
     assert "budget" in result.message
 
 
+def test_an_undiagnosed_infeasible_solve_says_so_and_runs_no_elastic_solve(monkeypatch) -> None:
+    import optimizer.solving as solving
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("diagnose ran although the caller asked for the status only")
+
+    monkeypatch.setattr(solving, "diagnose", refuse)
+    for problem in (_two_customers(budget=1, contact_policy={"min_contacts": 1}), _two_customers(offers={"o": {"min_targets": 3}})):
+        result = solve(problem, diagnose_infeasible=False)
+        assert result.status is Status.INFEASIBLE and result.diagnosis is None and not result.has_plan
+        assert result.message == "infeasible (not diagnosed)"
+
+
 # --------------------------------------------------------------------------------------
 # A time limit returns the best plan found, its bound and gap
 
