@@ -245,7 +245,7 @@ class Problem:
             holdout=holdout,
             history=history,
             channel_caps=restricted.channel_caps,
-            exclusions=tuple(tuple(e) for e in scenario.exclusions) + restricted.exclusions,  # type: ignore[misc]
+            exclusions=_distinct_pairs(tuple(tuple(e) for e in scenario.exclusions) + restricted.exclusions),  # type: ignore[arg-type]
             window_effects=restricted.effects,
             window_rooms=restricted.rooms,
         )
@@ -271,6 +271,18 @@ class Problem:
                 "offer_cost": o["offer_cost"].to_numpy(),
             }
         )
+
+
+def _distinct_pairs(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Each excluded pair once, in first-listed order: (a, b) and (b, a) are one rule, and a
+    list that repeats a pair 20,000 times must not build 20,000 identical rows."""
+    seen: set[frozenset[str]] = set()
+    kept = []
+    for pair in pairs:
+        if frozenset(pair) not in seen:
+            seen.add(frozenset(pair))
+            kept.append(pair)
+    return tuple(kept)
 
 
 def _check_campaign_names(scenario: Scenario, notes: list[str], table: pd.DataFrame) -> None:

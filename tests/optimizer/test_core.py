@@ -63,6 +63,24 @@ def test_exclusion_and_min_contacts() -> None:
     assert sorted(result.plan["offer_id"]) == ["a", "c"]
 
 
+def test_an_exclusion_listed_many_times_is_one_rule_in_the_model_and_the_verifier() -> None:
+    # 20,000 copies, either way round: one model row per customer holding both offers, one
+    # violation line; they once built a row per copy and ran a pass over the plan per copy
+    table = options([("Z", "a", "sms", 1.0, 6, 1, 0), ("Z", "b", "sms", 1.0, 5, 1, 0), ("Y", "a", "sms", 1.0, 6, 1, 0)])
+    listed = [("a", "b"), ("b", "a")] * 10_000
+    scenario = Scenario(name="t", channels={"sms": {}}, offers={"a": {}, "b": {}}, exclusions=listed)
+    problem = Problem.from_tables(scenario, table)
+    assert problem.exclusions == (("a", "b"),)
+    from optimizer.model import build_model
+
+    assert build_model(problem).n_rows == build_model(Problem.from_tables(scenario.model_copy(update={"exclusions": [("a", "b")]}), table)).n_rows
+    result = solved(problem)
+    assert sorted(result.plan["offer_id"]) == ["a", "a"]  # Z takes a (net 5) over b (net 4)
+    both = pd.DataFrame({"customer_id": ["Z", "Z"], "offer_id": ["a", "b"], "channel_id": ["sms", "sms"]})
+    violations = verify_plan(problem, both).violations
+    assert [v for v in violations if v.startswith("exclusion")] == ["exclusion a+b: 1 customer(s) get both, e.g. Z"]
+
+
 def test_roi_limit_and_empty_plan_note() -> None:
     # Return 10 on spend 8 is ROI 25%; min_roi 0.5 forbids it, and nothing forces a contact:
     # the empty plan is optimal, and the scenario is flagged as having only ratio limits.
