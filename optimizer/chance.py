@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf), without scipy.stats' 0.2 s import
 
 from .problem import CouplingLimit, Problem
 from .result import SolveResult
@@ -76,7 +76,7 @@ def _spend_cumulants(problem: Problem, chosen: np.ndarray) -> tuple[float, float
 
 def _multiplier(k: tuple[float, float, float, float], confidence: float) -> float:
     """``w`` such that mean + w sd is the plan's spend at ``confidence``: max(normal, Cornish-Fisher)."""
-    z = float(stats.norm.ppf(confidence))
+    z = float(ndtri(confidence))
     sd = math.sqrt(max(k[1], 0.0))
     return z if sd == 0.0 else max(z, (quantile(k, confidence) - k[0]) / sd)
 

@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from .errors import InputError
@@ -92,6 +91,8 @@ def detectable_drop(p1: float, n1: int, n2: int, alpha: float, power: float) -> 
     """The drop from churn rate ``p1`` that groups of ``n1`` and ``n2`` detect with ``power``; None if not even all of it."""
     if two_proportion_power(p1, 0.0, n1, n2, alpha) < power:
         return None
+    from scipy.optimize import brentq  # here: scipy.optimize costs every command 0.3 s of start-up
+
     # power rises from alpha/2 (no drop) with the drop, so the root is the smallest such drop
     return float(brentq(lambda d: two_proportion_power(p1, p1 - d, n1, n2, alpha) - power, 0.0, p1, xtol=1e-12))
 
