@@ -70,12 +70,12 @@ def solve(
     return solve_with_confidence(problem, once, options.time_limit)
 
 
-def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_prices: bool, explain: bool = True) -> SolveResult:
+def _solve(problem: Problem, backend: Backend, options: SolveOptions, shadow_prices: bool, diagnose_infeasible: bool) -> SolveResult:
     model = build_model(problem)
     common = dict(solver=backend.name, solver_version=backend.version())
 
     def infeasible(spent: float) -> tuple[Diagnosis | None, str]:
-        if not explain:
+        if not diagnose_infeasible:
             return None, "infeasible (not diagnosed)"
         diagnosis = diagnose(problem, model, backend, options.after(spent))
         return diagnosis, diagnosis.summary()
