@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
 
 __all__ = ["month_events"]
 
@@ -45,7 +46,14 @@ def _earlier(t1, k1, t2, k2):  # type: ignore[no-untyped-def]
     return t1 < t2 or (t1 == t2 and k1 < k2)
 
 
-@numba.njit(cache=True, nogil=True)
+# (times, keys, payloads, [size, next id], time, priority, kind, index). Declared: month_events
+# passes priority and kind as constants, and undeclared each distinct constant pair was a
+# compilation of its own (13 of them, 1.8 s on every fresh install).
+_HEAP_ENTRY = types.void(types.float64[::1], types.int64[::1], types.int64[::1], types.int64[::1], types.float64,
+                         types.int64, types.int64, types.int64)
+
+
+@numba.njit(_HEAP_ENTRY, cache=True, nogil=True)
 def _push(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
     # st = [heap size, next event id]. Parents move down into the hole until the new
     # event's place is found.
@@ -63,21 +71,6 @@ def _push(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-
 
 
 @numba.njit(cache=True, nogil=True)
-def _pop(ht, hk, hp, st):  # type: ignore[no-untyped-def]
-    n = st[0] - 1
-    st[0] = n
-    _sift_down(ht, hk, hp, n, ht[n], hk[n], hp[n])
-
-
-@numba.njit(cache=True, nogil=True)
-def _replace_top(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
-    # Pop the next event and push this one in one sift: the same heap order as _pop + _push.
-    k = (priority << 56) | st[1]
-    st[1] += 1
-    _sift_down(ht, hk, hp, st[0], t, k, (index << 4) | kind)
-
-
-@numba.njit(cache=True, nogil=True)
 def _sift_down(ht, hk, hp, n, t, k, p):  # type: ignore[no-untyped-def]
     # Place (t, k, p) from the root of a heap of n entries: earlier children move up.
     i = 0
@@ -92,6 +85,21 @@ def _sift_down(ht, hk, hp, n, t, k, p):  # type: ignore[no-untyped-def]
         ht[i], hk[i], hp[i] = ht[child], hk[child], hp[child]
         i = child
     ht[i], hk[i], hp[i] = t, k, p
+
+
+@numba.njit(cache=True, nogil=True)
+def _pop(ht, hk, hp, st):  # type: ignore[no-untyped-def]
+    n = st[0] - 1
+    st[0] = n
+    _sift_down(ht, hk, hp, n, ht[n], hk[n], hp[n])
+
+
+@numba.njit(_HEAP_ENTRY, cache=True, nogil=True)
+def _replace_top(ht, hk, hp, st, t, priority, kind, index):  # type: ignore[no-untyped-def]
+    # Pop the next event and push this one in one sift: the same heap order as _pop + _push.
+    k = (priority << 56) | st[1]
+    st[1] += 1
+    _sift_down(ht, hk, hp, st[0], t, k, (index << 4) | kind)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -188,7 +188,11 @@ def enforce_policy(
 
 def rank_within_customer(customer: np.ndarray) -> np.ndarray:
     """0 for a customer's first row in the plan, 1 for the second, ..."""
-    return _rank_within_customer(np.ascontiguousarray(customer, dtype=np.int64))
+    # a read-only view: whether an array is writable is part of its compiled type, and the
+    # plan's columns come both ways (one compilation, not two)
+    order = np.ascontiguousarray(customer, dtype=np.int64).view()
+    order.flags.writeable = False
+    return _rank_within_customer(order)
 
 
 @numba.njit(cache=True, nogil=True)

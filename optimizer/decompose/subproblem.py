@@ -98,6 +98,8 @@ class PatternDP:
         counted: tuple[tuple[int, int], ...] = (),
     ) -> None:
         self.n_offers, self.n_channels = n_offers, n_channels
+        if max(n_offers, n_channels) > np.iinfo(np.int16).max:
+            raise ValueError(f"the walk numbers offers and channels in 16 bits: {n_offers} offers, {n_channels} channels")
         self.K = K = max(0, min(int(max_contacts), n_offers))
         # a channel cap at or above K can never bind: no state needed for it, unless some
         # customers have a lower cap of their own (``per_customer``: a contact window's room)
@@ -194,26 +196,27 @@ class PatternDP:
         if coupling is None:
             coupling, multipliers = Coupling.none(net.size), np.zeros(0)
         assert multipliers is not None
-        c = np.ascontiguousarray  # the compiled walk takes any integer width (shards keep int16/int32)
+        c = _read_only
         lam = c(multipliers, np.float64)
-        # views of the problem's arrays as they are; read-only columns (from Parquet) are copied.
-        # A tuple, not a typed list (whose items cost a reference count on every read), with a
-        # placeholder when empty so that the compiled code always sees a tuple of arrays
-        ok = [col.flags.writeable and col.flags.c_contiguous and col.dtype == np.float64 for col in coupling.dense]
-        dense = tuple(col if fine else np.array(col, np.float64) for col, fine in zip(coupling.dense, ok)) or (np.zeros(0),)
+        # the problem's own columns as they are (a view, never a copy unless of another type),
+        # as a tuple (not a typed list, whose items cost a reference count on every read)
+        dense = _padded(tuple(c(col, np.float64) for col in coupling.dense))
         threads = numba.get_num_threads()
         # blocks of units: a customer's waves stay in one block
         block = BLOCK if links is None else max(1, BLOCK // links.n_waves)
         # a few blocks are done before a second thread has started (and, on a busy machine, wait for it)
         numba.set_num_threads(threads if n >= PARALLEL_BLOCKS * BLOCK else 1)
         try:
-            cptr, cidx, cval = c(coupling.indptr), c(coupling.indices), c(coupling.data, np.float64)
+            # 32-bit offsets while they fit (every base below 2**31 coupling coefficients)
+            offsets = np.int32 if coupling.indptr[-1] <= np.iinfo(np.int32).max else np.int64
+            cptr, cidx, cval = c(coupling.indptr, offsets), c(coupling.indices, np.int32), c(coupling.data, np.float64)
             dlim, dsign = c(coupling.dense_limits, np.int64), c(coupling.dense_sign, np.float64)
             with numba.parallel_chunksize(ADJUST_CHUNK):
-                adjusted = _adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam)
-            shared = (c(starts), c(offer), c(channel), c(net, np.float64), adjusted, cptr, cidx, cval, dense, dlim, dsign,
-                      lam.size, c(min_contacts), c(max_contacts), self.count, self.channel_count, c(channel_caps),
-                      self.trans_ptr, self.trans_src, self.trans_dst, self.back, self.n_channels, self.n_offers, bool(second), block)
+                adjusted = c(_adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam))
+            shared = (c(starts, np.int64), c(offer, np.int16), c(channel, np.int16), c(net, np.float64), adjusted,
+                      cptr, cidx, cval, dense, dlim, dsign, lam.size, c(min_contacts, np.int16), c(max_contacts, np.int16),
+                      c(self.count), c(self.channel_count), c(channel_caps, np.int16), c(self.trans_ptr), c(self.trans_src),
+                      c(self.trans_dst), c(self.back), self.n_channels, self.n_offers, bool(second), block)
             if links is None:
                 with numba.parallel_chunksize(CHUNK):
                     best, sec, chosen, values, objectives, usage, regret = _walk(*shared)
@@ -222,7 +225,7 @@ class PatternDP:
                 sig_of, sig_counts, n_sigs = self._signatures_of(links)
                 with numba.parallel_chunksize(CHUNK):
                     best, sec, chosen, values, objectives, usage, regret = _walk_waves(
-                        *shared, links.n_waves, sig_of, sig_counts, n_sigs, c(links.room, np.int64))
+                        *shared, links.n_waves, c(sig_of), c(sig_counts), c(n_sigs), c(links.room, np.int64))
         finally:
             numba.set_num_threads(threads)
         return PatternSolution(
@@ -296,7 +299,32 @@ class Coupling:
 
     @classmethod
     def none(cls, n_options: int) -> "Coupling":
-        return cls(np.zeros(n_options + 1, np.int64), np.zeros(0, np.int32), np.zeros(0))
+        return cls(np.zeros(n_options + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+
+
+def _read_only(values: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """``values`` as a C-contiguous, read-only view of ``dtype`` (a copy only if of another layout or type).
+
+    Numba compiles a function once per combination of its arguments' types, and an array's
+    type includes its width and whether it is writable: a shard's Parquet-backed column is
+    read-only, a computed one is not. Passing every input in one flavour keeps the walk at one
+    compilation (8 s each, on every fresh install and in every test run) instead of one per mix.
+    """
+    view = np.ascontiguousarray(values, dtype).view()
+    view.flags.writeable = False
+    return view
+
+
+_NO_COLUMN = _read_only(np.zeros(0))
+DENSE_SLOTS = 4  # dense columns are passed in tuples of a multiple of this length
+
+
+def _padded(dense: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The dense columns padded with empty arrays to a multiple of :data:`DENSE_SLOTS`: a tuple's
+    length is part of its type, and one length for the usual 0 to 4 full-column limits (budget,
+    ROI, shares) is one compilation of the walk; the walk reads only the first ``dlim.size``."""
+    slots = DENSE_SLOTS * max(1, -(-len(dense) // DENSE_SLOTS))
+    return dense + (_NO_COLUMN,) * (slots - len(dense))
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

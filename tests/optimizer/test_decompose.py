@@ -167,6 +167,35 @@ def test_walk_matches_brute_force() -> None:
                 assert sol.regret[j] == (pytest.approx(expect, abs=1e-12) if alternatives else np.inf)
 
 
+def test_the_walk_compiles_once_for_read_only_columns_any_width_and_up_to_four_dense_limits() -> None:
+    """A shard's Parquet-backed columns are read-only, computed ones are not, tests pass int64,
+    and a scenario has 0 to 4 full-column limits: all of it is one compilation of the walk
+    (each more costs about 8 s on a fresh install), and the same values whichever the flavour."""
+    from optimizer.decompose import subproblem
+
+    rng = np.random.default_rng(3)
+    n, O, H = 40, 4, 2
+    triples = [(c, o, h) for c in range(n) for o in range(O) for h in range(H) if rng.random() < 0.6]
+    customer, offer, channel = (np.array([t[k] for t in triples]) for k in range(3))
+    starts = np.searchsorted(customer, np.arange(n + 1))
+    net = rng.normal(size=len(triples))
+    walk = PatternDP(O, H, 2, (1, None), ((0, 1),))
+    answers = []
+    for k_dense, width, writable in [(0, np.int64, True), (1, np.int16, False), (3, np.int32, True), (4, np.int64, False)]:
+        columns = tuple(rng.random(len(triples)) for _ in range(k_dense))
+        args = [net, starts, offer.astype(width), channel.astype(width), np.zeros(n, width), np.full(n, 2, width)]
+        for a in args + list(columns):
+            a.flags.writeable = writable
+        coupling = subproblem.Coupling(np.zeros(len(triples) + 1, np.int64), np.zeros(0, np.int64), np.zeros(0), columns,
+                                       np.arange(k_dense), np.ones(k_dense))
+        lam = np.zeros(k_dense)  # at zero prices every flavour must find the same sets
+        answers.append(walk.solve(*args, coupling=coupling, multipliers=lam, second=True))
+    for other in answers[1:]:
+        assert np.array_equal(other.chosen, answers[0].chosen) and np.array_equal(other.regret, answers[0].regret)
+    assert len(subproblem._walk.signatures) == 1, subproblem._walk.signatures
+    assert len(subproblem._adjust.signatures) == 1, subproblem._adjust.signatures
+
+
 def test_plan_and_bound_do_not_depend_on_threads_or_a_busy_core(monkeypatch) -> None:
     """Partial sums are taken per fixed block of customers, so any thread count, any schedule and
     a core slowed by another process give the same bits: the same plan and the same bound."""
