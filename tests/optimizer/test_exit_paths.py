@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.csv
 import pytest
 from test_cli import OPTIONS, write_case
 
@@ -141,7 +142,12 @@ def test_full_disk_exits_2_and_keeps_the_old_pair(tmp_path: Path, monkeypatch: p
         Path(path).write_text("customer_id,off")  # half a file, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
+    def full_arrow(table, file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        file.write(b"C0001,off")  # plan.csv's fast writer: half its rows, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    monkeypatch.setattr(pyarrow.csv, "write_csv", full_arrow)
     assert optimize(scenario, out) == 2
     assert f"{out}: cannot write the outputs here (No space left on device)" in one_error_line(capsys)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporaries, the old pair intact
