@@ -275,7 +275,7 @@ def _unquoted_columns(plan: pd.DataFrame) -> dict[str, Any] | None:
             columns[name] = pa.array(values.to_numpy())
         elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
             try:
-                text = pa.array(values.to_numpy(), pa.string())
+                text = pa.array(values, pa.string(), from_pandas=True)  # Arrow-backed text: no copy
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 return None  # not all str (pandas writes str() of each)
             if text.null_count or (len(text) and pc.any(pc.match_substring_regex(text, r'[,"\r\n]')).as_py()):
