@@ -214,8 +214,8 @@ class PatternDP:
             with numba.parallel_chunksize(ADJUST_CHUNK):
                 adjusted = c(_adjust(c(net, np.float64), cptr, cidx, cval, dense, dlim, dsign, lam))
             shared = (c(starts, np.int64), c(offer, np.int16), c(channel, np.int16), c(net, np.float64), adjusted,
-                      cptr, cidx, cval, dense, dlim, dsign, lam.size, c(min_contacts, np.int16), c(max_contacts, np.int16),
-                      c(self.count), c(self.channel_count), c(channel_caps, np.int16), c(self.trans_ptr), c(self.trans_src),
+                      cptr, cidx, cval, dense, dlim, dsign, lam.size, _counts(min_contacts), _counts(max_contacts),
+                      c(self.count), c(self.channel_count), _counts(channel_caps), c(self.trans_ptr), c(self.trans_src),
                       c(self.trans_dst), c(self.back), self.n_channels, self.n_offers, bool(second), block)
             if links is None:
                 with numba.parallel_chunksize(CHUNK):
@@ -313,6 +313,14 @@ def _read_only(values: np.ndarray, dtype: type | None = None) -> np.ndarray:
     view = np.ascontiguousarray(values, dtype).view()
     view.flags.writeable = False
     return view
+
+
+def _counts(values: np.ndarray) -> np.ndarray:
+    """Per-customer contact counts (limits, caps) as the walk's 16-bit read-only view; a wider
+    count is first held at 32,767, which no walk reaches (its states stop at the offers' number)."""
+    if values.dtype != np.int16:
+        values = np.minimum(values, np.iinfo(np.int16).max)
+    return _read_only(values, np.int16)
 
 
 _NO_COLUMN = _read_only(np.zeros(0))
