@@ -100,7 +100,7 @@ def one_run(size: int, engine: str, seed: int, time_limit: float, scheduler: str
     load_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if engine == "busy" else None
     start = time.perf_counter()
-    gap, plan, extra = None, None, {}
+    gap, plan, extra, message = None, None, {}, ""
     if engine in (*decomposed, "highs"):
         try:
             if engine == "highs":
@@ -113,7 +113,7 @@ def one_run(size: int, engine: str, seed: int, time_limit: float, scheduler: str
             if hog is not None:
                 hog.kill()
                 hog.wait()
-        objective, bound, status, gap, extra = r.objective_value, r.bound, r.status.value, r.gap, r.extra
+        objective, bound, status, gap, extra, message = r.objective_value, r.bound, r.status.value, r.gap, r.extra, r.message
         plan = r.chosen if r.has_plan else None
     elif engine == "numpy_pass":
         import numpy as np
@@ -139,7 +139,8 @@ def one_run(size: int, engine: str, seed: int, time_limit: float, scheduler: str
     return {"size": size, "engine": engine, "options": problem.n_options, "seconds": seconds, "peak_rss_mb": solve_rss,
             "load_rss_mb": load_rss, "load_seconds": load_seconds, "jit_seconds": jit_seconds, "objective": objective,
             "bound": bound, "gap": gap, "status": status, "verified": verified, "verify_seconds": verify_seconds,
-            "verify_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "extra": extra}
+            "verify_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "extra": extra,
+            "message": message}
 
 
 def main() -> None:
@@ -192,6 +193,10 @@ def main() -> None:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
     print("load: reading the base and building the Problem; seconds: the solve after load (numba's one-time "
           "compile excluded: jit_seconds in the JSON lines); peak RSS: the whole process, load included")
+    for size, runs in measured.items():  # why a run is not proven optimal, in the solver's words
+        for engine, r in runs.items():
+            if r["status"] == "FEASIBLE" and r.get("message"):
+                print(f"{size:,} {engine} {r['status']}: {r['message']}")
     for line in target_report(measured):
         print(line)
 
